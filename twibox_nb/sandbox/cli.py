@@ -1,0 +1,96 @@
+"""Command line for the loopback sandbox: ``python -m twibox_nb.sandbox`` / ``twibox sandbox``."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from datetime import datetime, timezone
+
+from .core import Sandbox
+from .faults import Faults, describe
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="volume multiplier: 1 ≈ 3,300 messages per 30 days, 30 ≈ 100,000 (default 1)",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="which synthetic account (default 7)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every request")
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="share of requests that fail: 429s, 5xx bursts, malformed and truncated bodies",
+    )
+    parser.add_argument(
+        "--concurrency-limit",
+        type=int,
+        default=None,
+        help="answer 429 when more requests than this are in flight (as Twilio does)",
+    )
+    parser.add_argument(
+        "--now", default=None, help="freeze the clock at this UTC time (ISO 8601, e.g. 2026-05-01T12:00:00Z)"
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return add_arguments(
+        argparse.ArgumentParser(
+            prog="python -m twibox_nb.sandbox",
+            description="Serve a synthetic Twilio account (demo data, read-only) on loopback.",
+        )
+    )
+
+
+def _parse_now(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SystemExit(f"--now: {text!r} is not an ISO 8601 date-time (e.g. 2026-05-01T12:00:00Z)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        faults = Faults.from_rate(args.fault_rate, latency_ms=args.latency_ms, concurrency_limit=args.concurrency_limit)
+        sandbox = Sandbox(seed=args.seed, scale=args.scale, now=_parse_now(args.now), faults=faults)
+        server = sandbox.serve(host=args.host, port=args.port, verbose=args.verbose)
+    except (ValueError, OSError) as exc:
+        print(f"twibox sandbox: cannot start: {exc}", file=sys.stderr)
+        return 2
+    c = sandbox.credentials
+    print(f"twibox sandbox: demo Twilio data (not a real account) on {server.url}", flush=True)
+    print(f"  {sandbox!r}; faults: {describe(faults)}")
+    print(f"  TWILIO_ACCOUNT_SID={c.account_sid}")
+    print(f"  TWILIO_API_KEY={c.api_key}")
+    print(f"  TWILIO_API_SECRET={c.api_secret}")
+    print(f"  TWILIO_AUTH_TOKEN={c.auth_token}")
+    messages = f"{server.url}/2010-04-01/Accounts/{c.account_sid}/Messages.json?PageSize=5"
+    print(f"  try: curl -u {c.api_key}:{c.api_secret} '{messages}'")
+    print("  Ctrl-C stops it.", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    server.start()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    print("twibox sandbox: stopped", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
