@@ -1,0 +1,76 @@
+"""The package's front door and its layering."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import twibox_nb
+
+from ..conftest import REPO
+
+
+def test_all_is_explicit_alphabetical_and_importable():
+    assert twibox_nb.__all__ == sorted(twibox_nb.__all__)
+    for name in twibox_nb.__all__:
+        assert hasattr(twibox_nb, name), name
+    assert twibox_nb.sandbox.__all__ == sorted(twibox_nb.sandbox.__all__)
+
+
+def test_version_matches_pyproject():
+    pyproject = (REPO / "pyproject.toml").read_text()  # (tomllib is 3.11+; the package supports 3.10)
+    assert twibox_nb.__version__ == re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)
+    assert 'name = "twibox-nb"' in pyproject and 'requires-python = ">=3.10"' in pyproject
+
+
+def test_ships_py_typed():
+    assert (Path(twibox_nb.__file__).parent / "py.typed").is_file()
+
+
+def core_modules() -> list[str]:
+    names = []
+    for info in pkgutil.walk_packages(twibox_nb.__path__, "twibox_nb."):
+        if ".widgets" not in info.name and not info.name.endswith("__main__"):
+            names.append(info.name)
+    return names
+
+
+def test_core_modules_import_without_ipywidgets_or_ipython():
+    """Nothing outside widgets/ may import ipywidgets or IPython (DESIGN.md, layering)."""
+    modules = core_modules()
+    assert "twibox_nb.sandbox.app" in modules
+    script = (
+        "import sys, importlib\n"
+        "sys.modules['ipywidgets'] = None\n"
+        "sys.modules['IPython'] = None\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print('ok', len(sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok")
+
+
+def test_the_sandbox_never_imports_the_client_or_the_widgets():
+    for name in core_modules():
+        if name.startswith("twibox_nb.sandbox"):
+            source = Path(importlib.import_module(name).__file__).read_text()
+            for forbidden in ("twibox_nb.client", "twibox_nb.widgets", "from ..client", "from ..widgets"):
+                assert forbidden not in source, f"{name} imports {forbidden}"
+
+
+def test_code_is_ruff_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "twibox_nb", "tests", "benchmarks"],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
