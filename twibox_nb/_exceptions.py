@@ -1,0 +1,86 @@
+"""One exception hierarchy for twibox_nb: catch ``TwiboxError`` to catch them all.
+
+Messages say what was wrong, where, and what to do. None of them ever holds a credential.
+"""
+
+from __future__ import annotations
+
+
+class TwiboxError(Exception):
+    """Base class of every error twibox_nb raises on purpose."""
+
+
+class SpecError(TwiboxError, ValueError):
+    """A metric spec (or one of its fields) is invalid; ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.detail = message
+        super().__init__(f"{field}: {message}")
+
+
+class CredentialsError(TwiboxError, ValueError):
+    """Credentials are missing or malformed (checked before any request is sent)."""
+
+
+class DateRangeError(TwiboxError, ValueError):
+    """A date range, interval or comparison name is not one twibox_nb knows."""
+
+
+class UnsafeRequestError(TwiboxError):
+    """A request twibox_nb refuses to send: not a GET, or credentials bound for a non-Twilio host."""
+
+
+class TwilioAPIError(TwiboxError):
+    """Twilio answered with an error (after any retries).
+
+    Carries Twilio's ``status``, ``code``, ``message`` and ``more_info`` link, and the URL asked
+    for (which never holds credentials: they travel in a header).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: int | None,
+        message: str,
+        more_info: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.more_info = more_info
+        self.url = url
+        parts = [f"Twilio answered {status}"]
+        if code is not None:
+            parts.append(f"error {code}")
+        text = f"{' '.join(parts)}: {message}"
+        if url:
+            text += f" (GET {url})"
+        if more_info:
+            text += f" — see {more_info}"
+        super().__init__(text)
+
+
+class ResponseFormatError(TwiboxError):
+    """A response body could not be read as the JSON Twilio sends (malformed or cut off)."""
+
+
+class FetchError(TwiboxError):
+    """The network failed (timeouts, refused or dropped connections) after every retry."""
+
+
+class ExpressionError(TwiboxError):
+    """A JSONata expression failed to compile or evaluate, or ran too long.
+
+    ``code`` is JSONata's error code where there is one (``S0201``, ``T0410`` …, or ``"timeout"``),
+    ``position`` the character offset in the expression, when known.
+    """
+
+    def __init__(self, message: str, code: str | None = None, position: int | None = None) -> None:
+        self.code = code
+        self.position = position
+        self.message = message
+        where = f" at position {position}" if position is not None else ""
+        prefix = f"{code}: " if code else ""
+        super().__init__(f"{prefix}{message}{where}")
