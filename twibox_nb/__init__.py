@@ -1,22 +1,74 @@
 """twibox_nb: Twilio metrics for notebooks.
 
-Turn any read-only Twilio REST endpoint into a metric (a tidy pandas DataFrame and an Altair
-chart). Everything runs offline against the embedded sandbox, a seeded stand-in for Twilio's read
-API:
+Turn any read-only Twilio REST endpoint into a metric: a tidy pandas DataFrame and an Altair
+chart. Everything also runs offline against the embedded sandbox, a seeded stand-in for Twilio's
+read API:
 
 >>> import twibox_nb
->>> sandbox = twibox_nb.Sandbox(seed=7)
->>> sandbox.credentials.account_sid.startswith("AC")
-True
+>>> conn = twibox_nb.connect(sandbox=True)
+>>> spec = twibox_nb.MetricSpec(
+...     name="Messages by status",
+...     request=twibox_nb.RequestSpec("/2010-04-01/Accounts/{AccountSid}/Messages.json",
+...                                   params={"PageSize": "1000", "DateSent>": "{{start_date}}",
+...                                           "DateSent<": "{{end_date}}"}),
+...     dimension=twibox_nb.Field("status"), date=twibox_nb.Field("date_sent"), date_range="last_7_days")
+>>> result = twibox_nb.fetch_metric(spec, conn)
+>>> list(result.data.columns)
+['date', 'dimension', 'value']
 """
 
 from importlib.metadata import PackageNotFoundError, version
-
-from .sandbox import DEMO_CREDENTIALS, Faults, Sandbox
 
 try:
     __version__ = version("twibox-nb")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["DEMO_CREDENTIALS", "Faults", "Sandbox", "__version__"]
+from ._exceptions import (
+    CredentialsError,
+    DateRangeError,
+    ExpressionError,
+    FetchError,
+    ResponseFormatError,
+    SpecError,
+    TwiboxError,
+    TwilioAPIError,
+    UnsafeRequestError,
+)
+from .aggregate import Summary
+from .connection import Connection, connect
+from .dates import DateRange, comparison_range, resolve_range
+from .metric import MetricResult, TruncationWarning, fetch_metric
+from .sandbox import DEMO_CREDENTIALS, Faults, Sandbox
+from .spec import Count, Dynamic, Field, MetricSpec, RequestSpec, load_metric
+
+__all__ = [
+    "Connection",
+    "Count",
+    "CredentialsError",
+    "DEMO_CREDENTIALS",
+    "DateRange",
+    "DateRangeError",
+    "Dynamic",
+    "ExpressionError",
+    "Faults",
+    "FetchError",
+    "Field",
+    "MetricResult",
+    "MetricSpec",
+    "RequestSpec",
+    "ResponseFormatError",
+    "Sandbox",
+    "SpecError",
+    "Summary",
+    "TruncationWarning",
+    "TwiboxError",
+    "TwilioAPIError",
+    "UnsafeRequestError",
+    "__version__",
+    "comparison_range",
+    "connect",
+    "fetch_metric",
+    "load_metric",
+    "resolve_range",
+]

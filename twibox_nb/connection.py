@@ -128,10 +128,14 @@ class LoopbackTransport(httpx.BaseTransport):
         self.inner = inner or httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        original_host = request.url.netloc.decode("ascii")
-        request.url = request.url.copy_with(scheme=self.base.scheme, host=self.base.host, port=self.base.port)
-        request.headers["Host"] = original_host
-        return self.inner.handle_request(request)
+        # A copy: the caller's request keeps its Twilio URL (it may be sent again on a retry).
+        headers = httpx.Headers(request.headers)
+        headers["Host"] = request.url.netloc.decode("ascii")
+        target = request.url.copy_with(scheme=self.base.scheme, host=self.base.host, port=self.base.port)
+        copy = httpx.Request(
+            request.method, target, headers=headers, stream=request.stream, extensions=request.extensions
+        )
+        return self.inner.handle_request(copy)
 
     def close(self) -> None:
         self.inner.close()

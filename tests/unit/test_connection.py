@@ -90,7 +90,7 @@ def test_credentials_only_go_to_twilio_hosts():
     with httpx.Client(transport=conn.transport, auth=conn.auth()) as c:
         c.get("https://api.twilio.com/2010-04-01/Accounts.json")
         for url in ("https://evil.example.com/x", "http://api.twilio.com/x", "https://twilio.com.evil.net/x"):
-            with pytest.raises(UnsafeRequestError, match="only https://\\*.twilio.com"):
+            with pytest.raises(UnsafeRequestError, match=r"only https://\*\.twilio\.com"):
                 c.get(url)
     assert [str(r.url.host) for r in sent] == ["api.twilio.com"]
     assert sent[0].headers["Authorization"].startswith("Basic ")

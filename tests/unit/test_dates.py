@@ -120,7 +120,9 @@ def admitted(rule, text):
 
 @settings(max_examples=300, deadline=None)
 @given(
-    start=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2026, 10, 1), timezones=st.just(timezone.utc)),
+    start=st.datetimes(
+        min_value=datetime(2025, 1, 1), max_value=datetime(2026, 10, 1), timezones=st.just(timezone.utc)
+    ),
     length=st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=60)),
     rule=st.sampled_from(["on_or_before", "before"]),
     kind=st.sampled_from(["date", "datetime"]),

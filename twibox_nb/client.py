@@ -1,0 +1,612 @@
+"""The one module that talks to the network: GET with retries, page after page, and a report.
+
+Requests are built elsewhere as plain ``httpx.Request`` values (``request.py``); this module sends
+them through one ``httpx.Client`` on the connection's transport (the sandbox, a test double, or
+the real network), retries what is worth retrying, follows next-page links with the paginators of
+:mod:`twibox_nb.pagination`, and says why it stopped.
+
+Promises kept here:
+
+* **Read only.** Anything but GET is refused before it reaches a transport.
+* **Credentials go to Twilio only.** A next-page link that is not ``https://*.twilio.com`` is
+  refused before anything is sent to it (``TwilioAuth`` checks every request a second time).
+* **No secret in any message.** Errors, reports, progress events, log lines and
+  :class:`Diagnosis` carry URLs, statuses and Twilio's error JSON, never a header or a body.
+* **Time is injected.** ``sleep``, ``clock`` and the jitter draw are arguments, so tests check the
+  exact backoff delays without waiting.
+
+>>> from twibox_nb.connection import connect
+>>> conn = connect(sandbox=True)
+>>> url = f"https://api.twilio.com/2010-04-01/Accounts/{conn.account_sid}/IncomingPhoneNumbers.json?PageSize=2"
+>>> pages, report = fetch_all(conn, httpx.Request("GET", url), max_pages=2)
+>>> [len(p.records) for p in pages], report.stop_reason, report.truncated
+([2, 2], 'page_cap', True)
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+
+from ._exceptions import FetchError, ResponseFormatError, TwiboxError, TwilioAPIError, UnsafeRequestError
+from .connection import is_twilio_url
+from .pagination import DEFAULT_TOKEN_PARAM, detect
+from .records import find_records
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+__all__ = [
+    "RETRY_STATUSES",
+    "Diagnosis",
+    "FetchReport",
+    "Page",
+    "PageFetcher",
+    "Progress",
+    "RetryPolicy",
+    "diagnose",
+    "fetch_all",
+]
+
+log = logging.getLogger(__name__)
+
+StopReason = Literal["complete", "page_cap", "cycle", "range_start_passed", "error"]
+Pagination = Literal["none", "next_page"]
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+Jitter = Callable[[], float]  # a draw in [0, 1), like random.random
+
+#: Statuses worth another try: rate limiting and the server errors a retry can cure.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+# Headers of the first request that must not be copied onto later ones: the host changes with
+# the link, and credentials are added by TwilioAuth alone (never carried around by hand).
+_DROP_HEADERS = frozenset({"host", "authorization", "content-length", "content-type", "transfer-encoding", "cookie"})
+
+
+def _user_agent() -> str:
+    try:
+        return f"twibox_nb/{version('twibox-nb')}"
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "twibox_nb"
+
+
+# --- retries -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: bounded retries with exponential backoff and jitter.
+
+    Retry ``n`` (0 for the first retry) waits ``min(max_delay, base_delay * multiplier**n)``,
+    shortened by up to ``jitter`` of itself (a random share, so that many clients hit by the
+    same 429 do not come back in lockstep). A ``Retry-After`` header (seconds) is honoured
+    exactly instead; one longer than ``max_retry_after`` ends the retries at once rather than
+    stall a notebook. ``timeout`` applies to connecting and to each read.
+
+    >>> policy = RetryPolicy(base_delay=1.0, max_delay=5.0, jitter=0.5)
+    >>> [policy.backoff(n, draw=0.0) for n in range(5)]
+    [1.0, 2.0, 4.0, 5.0, 5.0]
+    >>> policy.backoff(1, draw=0.5)
+    1.5
+    """
+
+    max_retries: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    multiplier: float = 2.0
+    jitter: float = 0.5
+    timeout: float = 30.0
+    max_retry_after: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError("RetryPolicy.max_retries cannot be negative")
+        if self.base_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0:
+            raise ValueError("RetryPolicy delays cannot be negative")
+        if self.multiplier < 1:
+            raise ValueError("RetryPolicy.multiplier must be at least 1 (delays never shrink)")
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ValueError("RetryPolicy.jitter is a share between 0 and 1")
+        if self.timeout <= 0:
+            raise ValueError("RetryPolicy.timeout must be positive")
+
+    def backoff(self, retry: int, draw: float) -> float:
+        """The wait before retry number ``retry`` (0-based), ``draw`` a jitter draw in [0, 1)."""
+        capped = min(self.max_delay, self.base_delay * self.multiplier**retry)
+        return capped * (1.0 - self.jitter * draw)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds, or None when absent or not a number of seconds."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None  # an HTTP date: rare from Twilio, and the backoff is a safe stand-in
+    return seconds if seconds >= 0 else None
+
+
+def _api_error(response: httpx.Response, url: httpx.URL, note: str = "") -> TwilioAPIError:
+    """A TwilioAPIError from Twilio's error JSON (or from the status line when there is none)."""
+    code: int | None = None
+    message = response.reason_phrase or f"HTTP {response.status_code}"
+    more_info: str | None = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        code = body["code"] if isinstance(body.get("code"), int) else None
+        message = str(body["message"]) if body.get("message") else message
+        more_info = str(body["more_info"]) if body.get("more_info") else None
+    if 300 <= response.status_code < 400:
+        target = httpx.URL(response.headers.get("Location", ""))
+        message = f"redirect to {target.host or 'another place'} not followed (credentials only go to Twilio hosts)"
+    return TwilioAPIError(response.status_code, code, message + note, more_info, str(url))
+
+
+class _Borrowed(httpx.BaseTransport):
+    """The connection's transport, lent to one client: closing the client must not close it."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        pass  # the connection owns the transport and is used again
+
+
+class _Session:
+    """One ``httpx.Client`` for one fetch, with the retry loop and its counters."""
+
+    def __init__(self, conn: Connection, policy: RetryPolicy, sleep: Sleep, jitter: Jitter) -> None:
+        self.policy = policy
+        self.sleep = sleep
+        self.jitter = jitter
+        self.requests = 0
+        self.retries = 0
+        self.client = httpx.Client(
+            transport=_Borrowed(conn.transport) if conn.transport is not None else None,  # None: the network
+            auth=conn.auth(),
+            follow_redirects=False,  # a redirect could carry the credentials elsewhere
+            timeout=httpx.Timeout(policy.timeout),
+            headers={"Accept": "application/json", "User-Agent": _user_agent()},
+        )
+
+    def __enter__(self) -> _Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+    def get_json(self, url: httpx.URL, headers: httpx.Headers) -> tuple[int, Any]:
+        """GET ``url`` and decode its JSON, retrying as the policy says; raise when it gives up."""
+        policy = self.policy
+        retry = 0
+        while True:
+            self.requests += 1
+            # A fresh request every attempt: a transport may rewrite the one it is given
+            # (LoopbackTransport does), and the retry must go to the Twilio URL again.
+            request = self.client.build_request("GET", url, headers=headers)
+            try:
+                response = self.client.send(request)
+            except httpx.TransportError as exc:  # refused, reset, timed out, or a body cut off
+                failure = _Failure("network error", url, exc=exc)
+            except httpx.DecodingError as exc:  # a compressed body that does not decompress
+                failure = _Failure("undecodable body", url, exc=exc)
+            else:
+                if response.is_success:
+                    try:
+                        return response.status_code, response.json()
+                    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
+                        failure = _Failure("malformed JSON", url, exc=exc)
+                elif response.status_code in RETRY_STATUSES:
+                    failure = _Failure(f"HTTP {response.status_code}", url, response=response)
+                else:
+                    raise _api_error(response, url)  # other 4xx: a retry would get the same answer
+            retry_after = failure.retry_after
+            if retry >= policy.max_retries:
+                raise failure.error(retry) from failure.exc
+            if retry_after is not None and retry_after > policy.max_retry_after:
+                log.warning(
+                    "GET %s: Twilio asked to wait %.0f s, more than max_retry_after; giving up", url, retry_after
+                )
+                raise failure.error(retry) from failure.exc
+            wait = retry_after if retry_after is not None else policy.backoff(retry, self.jitter())
+            log.info("GET %s: %s; retry %d of %d in %.2f s", url, failure.label, retry + 1, policy.max_retries, wait)
+            self.sleep(wait)
+            retry += 1
+            self.retries += 1
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """One failed attempt: what to log now, and the error to raise if it was the last."""
+
+    label: str
+    url: httpx.URL
+    exc: Exception | None = None
+    response: httpx.Response | None = None
+
+    @property
+    def retry_after(self) -> float | None:
+        return _retry_after(self.response) if self.response is not None else None
+
+    def error(self, retries: int) -> TwiboxError:
+        after = f" (gave up after {retries} {'retry' if retries == 1 else 'retries'})" if retries else ""
+        if self.response is not None:
+            return _api_error(self.response, self.url, after)
+        if isinstance(self.exc, httpx.TransportError):
+            reason = f"{type(self.exc).__name__}: {self.exc}" if str(self.exc) else type(self.exc).__name__
+            return FetchError(f"GET {self.url}: {reason}{after}")
+        # The decoder's message names a position, never the content, so it is safe to show.
+        return ResponseFormatError(f"GET {self.url}: the answer is not the JSON Twilio sends ({self.exc}){after}")
+
+
+def _check_get(request: httpx.Request) -> None:
+    if request.method.upper() != "GET":
+        raise UnsafeRequestError(
+            f"refusing to send {request.method.upper()} {request.url}: twibox_nb only reads, and methods "
+            "other than GET change the account (send messages, update or delete resources)"
+        )
+    if not is_twilio_url(request.url):
+        raise UnsafeRequestError(
+            f"refusing to send a request to {request.url.scheme}://{request.url.host}: "
+            "only https://*.twilio.com is asked (the sandbox answers for those hosts too)"
+        )
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class Page:
+    """One page as it arrived. ``number`` is 0 for the first page, as Twilio's ``page`` counts;
+    ``elapsed`` is the seconds it took, retries and their waits included."""
+
+    url: str
+    status: int
+    body: Any
+    number: int
+    elapsed: float
+    records: list[Any] = field(default_factory=list)  # the records in ``body`` (find_records)
+
+    def __repr__(self) -> str:  # bodies are large (and may hold an auth token): never shown
+        return f"Page(number={self.number}, status={self.status}, records={len(self.records)}, url={self.url!r})"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress callback receives after each page (the core renders nothing itself)."""
+
+    pages: int
+    records: int
+    requests: int
+    retries: int
+    elapsed: float
+    max_pages: int | None
+    url: str
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    """How a fetch went and why it stopped.
+
+    ``truncated`` says records may be missing: a page cap with more pages left, a link cycle,
+    or an error after some pages (``error`` holds it; the caller shows a warning).
+    ``range_start_passed`` is not truncation: the list is newest first and the rest is older
+    than the range. ``requests`` counts every attempt, retries included.
+
+    >>> FetchReport(3, 150, 4, 1, 0.5, "page_cap", True, next_url="https://api.twilio.com/x").summary()
+    '3 pages, 150 records in 4 requests (1 retry); stopped at the page cap with more pages left (records are missing)'
+    """
+
+    pages: int
+    records: int
+    requests: int
+    retries: int
+    elapsed: float
+    stop_reason: StopReason
+    truncated: bool
+    error: TwiboxError | None = None
+    next_url: str | None = None  # the page that was not fetched, when the fetch stopped early
+
+    def summary(self) -> str:
+        """One plain sentence for a warning or a log line."""
+        why = {
+            "complete": "complete",
+            "page_cap": "stopped at the page cap with more pages left",
+            "cycle": "stopped: a next-page link pointed back at a page already fetched",
+            "range_start_passed": "stopped once the records were older than the range start",
+            "error": f"stopped by an error: {self.error}",
+        }[self.stop_reason]
+        retries = f" ({self.retries} {'retry' if self.retries == 1 else 'retries'})" if self.retries else ""
+        missing = " (records are missing)" if self.truncated else ""
+        return f"{self.pages} pages, {self.records} records in {self.requests} requests{retries}; {why}{missing}"
+
+
+class PageFetcher:
+    """Iterate over the pages of one GET request, following next-page links.
+
+    ``pagination="none"`` fetches the first page only; ``"next_page"`` follows the links the
+    body carries (shape detected per body: ``next_page_uri``, ``meta.next_page_url`` or a next
+    token sent as ``token_param``). ``max_pages`` caps the pages; ``stop_when(body)`` ends a
+    newest-first list once a page has passed the range start; ``progress(event)`` hears about
+    every page. After the last page, :attr:`report` says why the fetch stopped. An error on the
+    first page is raised; a later one ends the fetch with ``stop_reason="error"`` (kept in the
+    report). A next link off ``https://*.twilio.com`` raises :class:`UnsafeRequestError`.
+
+    The request is checked when the fetcher is built (GET, a Twilio URL): nothing is sent until
+    it is iterated. Each iteration is a fresh fetch.
+
+    >>> from twibox_nb.connection import connect
+    >>> conn = connect(sandbox=True)
+    >>> request = httpx.Request("GET", "https://monitor.twilio.com/v1/Alerts?PageSize=20")
+    >>> fetcher = PageFetcher(conn, request, max_pages=3)
+    >>> sum(len(page.records) for page in fetcher) == fetcher.report.records
+    True
+    >>> delete = httpx.Request("DELETE", "https://api.twilio.com/2010-04-01/Accounts/AC1.json")
+    >>> PageFetcher(conn, delete)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    twibox_nb._exceptions.UnsafeRequestError: refusing to send DELETE ...: twibox_nb only reads, ...
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        request: httpx.Request,
+        *,
+        pagination: Pagination = "next_page",
+        max_pages: int | None = None,
+        stop_when: Callable[[Any], bool] | None = None,
+        token_param: str = DEFAULT_TOKEN_PARAM,
+        progress: Callable[[Progress], None] | None = None,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        jitter: Jitter = random.random,
+    ) -> None:
+        _check_get(request)
+        if pagination not in ("none", "next_page"):
+            raise ValueError(f"pagination must be 'none' or 'next_page', got {pagination!r}")
+        if max_pages is not None and max_pages < 1:
+            raise ValueError(f"max_pages must be at least 1 (or None for no cap), got {max_pages!r}")
+        self.conn = conn
+        self.request = request
+        self.pagination = pagination
+        self.max_pages = max_pages
+        self.stop_when = stop_when
+        self.token_param = token_param
+        self.progress = progress
+        self.policy = policy or RetryPolicy()
+        self.sleep = sleep
+        self.clock = clock
+        self.jitter = jitter
+        self.report: FetchReport | None = None  # set when a fetch ends (None while one runs)
+
+    def __iter__(self) -> Iterator[Page]:
+        return self._run()
+
+    def _run(self) -> Iterator[Page]:
+        self.report = None
+        first = self.request.url
+        headers = httpx.Headers({k: v for k, v in self.request.headers.items() if k.lower() not in _DROP_HEADERS})
+        started = self.clock()
+        visited: set[str] = set()
+        pages = records = 0
+        url = first
+        with _Session(self.conn, self.policy, self.sleep, self.jitter) as session:
+
+            def finish(
+                reason: StopReason, truncated: bool, error: TwiboxError | None = None, nxt: httpx.URL | None = None
+            ) -> None:
+                self.report = FetchReport(
+                    pages=pages,
+                    records=records,
+                    requests=session.requests,
+                    retries=session.retries,
+                    elapsed=self.clock() - started,
+                    stop_reason=reason,
+                    truncated=truncated,
+                    error=error,
+                    next_url=None if nxt is None else str(nxt),
+                )
+
+            while True:
+                visited.add(str(url))
+                page_started = self.clock()
+                try:
+                    status, body = session.get_json(url, headers)
+                except (TwilioAPIError, ResponseFormatError, FetchError) as exc:
+                    finish("error", pages > 0, exc, url)
+                    if pages == 0:
+                        raise
+                    log.warning("fetch stopped after %d pages: %s", pages, exc)
+                    return
+                found = find_records(body)[1]
+                page = Page(str(url), status, body, pages, self.clock() - page_started, found)
+                pages += 1
+                records += len(found)
+                if self.progress is not None:
+                    self.progress(
+                        Progress(
+                            pages,
+                            records,
+                            session.requests,
+                            session.retries,
+                            self.clock() - started,
+                            self.max_pages,
+                            str(url),
+                        )
+                    )
+                nxt = None
+                if self.pagination == "next_page":
+                    nxt = detect(body, self.token_param).next_url(body, first=first, current=url)
+                # The report is written before the last page is handed out, so it is there even
+                # when the consumer stops reading after that page.
+                if nxt is None:
+                    finish("complete", False)
+                elif self.stop_when is not None and self.stop_when(body):
+                    finish("range_start_passed", False)
+                elif not is_twilio_url(nxt):
+                    refused = UnsafeRequestError(
+                        f"refusing to follow the next-page link of {url} to {nxt.scheme}://{nxt.host}: "
+                        "only https://*.twilio.com links are followed (nothing was sent there)"
+                    )
+                    finish("error", True, refused)
+                    yield page
+                    raise refused
+                elif str(nxt) in visited:
+                    finish("cycle", True, nxt=nxt)
+                elif self.max_pages is not None and pages >= self.max_pages:
+                    finish("page_cap", True, nxt=nxt)
+                yield page
+                if self.report is not None:
+                    return
+                url = nxt
+
+
+def fetch_all(conn: Connection, request: httpx.Request, **options: Any) -> tuple[list[Page], FetchReport]:
+    """Every page of a fetch, and its report (``options`` as for :class:`PageFetcher`)."""
+    fetcher = PageFetcher(conn, request, **options)
+    pages = list(fetcher)
+    assert fetcher.report is not None  # an exhausted fetcher always has one
+    return pages, fetcher.report
+
+
+# --- diagnosis -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class Diagnosis:
+    """The answer to "do these credentials work?", in plain words (``Connection.test()``).
+
+    >>> Diagnosis(False, 401, 20003, "Twilio did not accept these credentials.",
+    ...           "https://www.twilio.com/docs/errors/20003")
+    Diagnosis: FAILED (HTTP 401, Twilio error 20003)
+      Twilio did not accept these credentials.
+      More: https://www.twilio.com/docs/errors/20003
+    """
+
+    ok: bool
+    status: int | None
+    code: int | None
+    message: str
+    more_info: str | None = None
+    url: str | None = None
+    friendly_name: str | None = None
+    sandbox: bool = False
+    elapsed: float | None = None  # seconds until the answer (or until giving up), retries included
+
+    def __str__(self) -> str:
+        detail = [f"HTTP {self.status}"] if self.status is not None else ["no answer"]
+        if self.code is not None:
+            detail.append(f"Twilio error {self.code}")
+        lines = [f"Diagnosis: {'OK' if self.ok else 'FAILED'} ({', '.join(detail)})", f"  {self.message}"]
+        if self.more_info:
+            lines.append(f"  More: {self.more_info}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _where(conn: Connection) -> str:
+    parts = [f"region {conn.region!r}" if conn.region else "", f"edge {conn.edge!r}" if conn.edge else ""]
+    return " and ".join(p for p in parts if p)
+
+
+def diagnose(
+    conn: Connection,
+    *,
+    policy: RetryPolicy | None = None,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+    jitter: Jitter = random.random,
+) -> Diagnosis:
+    """One GET of the account resource, explained: are the credentials, region and network right?
+
+    >>> from twibox_nb.connection import connect
+    >>> d = diagnose(connect(sandbox=True))
+    >>> d.ok, d.sandbox, d.friendly_name
+    (True, True, 'twibox sandbox (demo data)')
+    """
+    url = httpx.URL(f"{conn.base_url('api')}/2010-04-01/Accounts/{conn.account_sid}.json")
+    policy = policy or RetryPolicy(max_retries=2, timeout=15.0)
+    started = clock()
+    try:
+        with _Session(conn, policy, sleep, jitter) as session:
+            status, body = session.get_json(url, httpx.Headers())
+    except (TwilioAPIError, FetchError, ResponseFormatError) as exc:
+        status = exc.status if isinstance(exc, TwilioAPIError) else None
+        return Diagnosis(
+            ok=False,
+            status=status,
+            code=exc.code if isinstance(exc, TwilioAPIError) else None,
+            message=_explain(exc, conn, url.host),
+            more_info=exc.more_info if isinstance(exc, TwilioAPIError) else None,
+            url=str(url),
+            sandbox=conn.is_sandbox,
+            elapsed=clock() - started,
+        )
+    # Only the friendly name and status are read: the body may hold the auth token.
+    name = body.get("friendly_name") if isinstance(body, dict) else None
+    state = body.get("status") if isinstance(body, dict) else None
+    message = f"Connected to {conn.label}" + (f", friendly name {name!r}." if name else ".")
+    if state not in (None, "active"):
+        message += f" Note: the account is {state}."
+    return Diagnosis(True, status, None, message, None, str(url), name, conn.is_sandbox, clock() - started)
+
+
+def _explain(exc: TwiboxError, conn: Connection, host: str) -> str:
+    """What a failed diagnosis means, and what to try."""
+    where = _where(conn)
+    if isinstance(exc, FetchError):
+        hint = (
+            f"the {where} name may be wrong (Twilio hosts are product.edge.region.twilio.com), or there is no network"
+            if where
+            else "there may be no network connection, or a proxy or firewall blocks it"
+        )
+        return f"Could not reach {host}: {hint}. ({exc})"
+    if not isinstance(exc, TwilioAPIError):
+        return f"{host} did not answer like Twilio: {exc}"
+    if exc.status == 401 and where:
+        return (
+            f"Twilio at {host} did not accept these credentials. Credentials belong to one region: the "
+            f"account or this API key may live in another region than {where} (try without region/edge, "
+            "or the region where the key was created), or the key SID or secret is wrong."
+        )
+    if exc.status == 401:
+        return (
+            "Twilio did not accept these credentials: check the API key SID and its secret (or the auth "
+            "token), and that the key was not deleted. They come from the arguments or TWILIO_API_KEY, "
+            "TWILIO_API_SECRET, TWILIO_AUTH_TOKEN."
+        )
+    if exc.status == 403:
+        return (
+            f"The credentials are valid but may not read account {conn.account_sid} ({exc.message}): a "
+            "restricted API key needs read access to the resources you want, or use a standard key."
+        )
+    if exc.status == 404:
+        return (
+            f"Account {conn.account_sid} was not found with these credentials: check TWILIO_ACCOUNT_SID "
+            "(the API key must belong to that account)."
+        )
+    if exc.status in RETRY_STATUSES:
+        return f"Twilio is busy or failing right now ({exc.message}); try again in a minute."
+    return f"Twilio answered: {exc.message}."

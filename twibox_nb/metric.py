@@ -1,0 +1,273 @@
+"""``fetch_metric``: a metric spec in, a tidy DataFrame and its summary out.
+
+The pipeline of DESIGN.md, each step a function of plain values: resolve the range (the clock is
+passed in) → build the request → fetch pages (the client, the only network IO) → evaluate each
+page as it arrives into rows (only rows are kept) → clip to ``[start, end)`` on each record's own
+date → aggregate per interval → compare with the previous period.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+from .aggregate import Summary, aggregate, clip, parse_dates, rows_frame, summarize, total
+from .catalog import find_endpoint
+from .client import FetchReport, PageFetcher, Progress, RetryPolicy
+from .connection import Connection
+from .dates import DateRange, check_interval, comparison_range, resolve_range
+from .expression import Selection, custom_expression, generate
+from .records import find_records
+from .request import build_request
+from .spec import Count, Dynamic, MetricSpec
+
+
+class TruncationWarning(UserWarning):
+    """A fetch stopped before the end of the data (page cap, link cycle or error): records are missing."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What one fetch of one range produced."""
+
+    date_range: DateRange
+    rows: pd.DataFrame  # per-record rows, clipped to the range
+    data: pd.DataFrame  # aggregated per interval
+    total: float | None
+    report: FetchReport
+    first_page: Any = field(repr=False, default=None)
+
+
+@dataclass(frozen=True, repr=False)
+class MetricResult:
+    """A fetched metric.
+
+    ``data`` is the tidy frame aggregated to the interval (``date``, ``dimension``, ``value``);
+    ``rows`` the per-record rows before aggregation; ``summary`` the total for the range compared
+    with the comparison period; ``pages``, ``records``, ``stop_reason``, ``truncated`` and
+    ``elapsed`` say how the fetch of the range went (``previous`` holds the comparison fetch).
+    """
+
+    spec: MetricSpec
+    source: str  # where the data came from; sandbox data says so
+    is_sandbox: bool
+    interval: str
+    fetched_at: datetime
+    expression: str
+    current: Fetched
+    previous: Fetched | None
+    summary: Summary
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def date_range(self) -> DateRange:
+        return self.current.date_range
+
+    @property
+    def data(self) -> pd.DataFrame:
+        return self.current.data
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        return self.current.rows
+
+    @property
+    def pages(self) -> int:
+        return self.current.report.pages
+
+    @property
+    def records(self) -> int:
+        return self.current.report.records
+
+    @property
+    def stop_reason(self) -> str:
+        return self.current.report.stop_reason
+
+    @property
+    def truncated(self) -> bool:
+        return self.current.report.truncated or bool(self.previous and self.previous.report.truncated)
+
+    @property
+    def elapsed(self) -> float:
+        return self.current.report.elapsed + (self.previous.report.elapsed if self.previous else 0.0)
+
+    @property
+    def first_page(self) -> Any:
+        """The body of the first page (for previews and field discovery)."""
+        return self.current.first_page
+
+    def __repr__(self) -> str:
+        lines = [
+            f"MetricResult: {self.spec.name}",
+            f"  source:   {self.source}",
+            f"  range:    {self.date_range} by {self.interval}",
+            f"  value:    {self.summary}",
+            f"  fetch:    {self.current.report.summary()}",
+        ]
+        if self.previous is not None:
+            lines.append(f"  compared: {self.previous.date_range}: {self.previous.report.summary()}")
+        lines += [f"  warning:  {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def _selection(spec: MetricSpec) -> Selection:
+    return Selection(
+        value=None if isinstance(spec.value, Count) else spec.value.path,
+        dimension=spec.dimension.path if spec.dimension is not None else None,
+        date=None if isinstance(spec.date, Dynamic) else spec.date.path,
+    )
+
+
+class _Evaluator:
+    """Turns page bodies into rows with the spec's expression (generated per list key, or custom)."""
+
+    def __init__(self, spec: MetricSpec, timeout: float) -> None:
+        self.spec = spec
+        self.selection = _selection(spec)
+        self.custom = custom_expression(spec.expression, timeout=timeout) if spec.expression else None
+        self.generated: dict[str | None, Any] = {}
+
+    def expression_for(self, body: Any):
+        if self.custom is not None:
+            return self.custom
+        key, _ = find_records(body)
+        if key not in self.generated:
+            self.generated[key] = generate(key, self.selection)
+        return self.generated[key]
+
+    def text(self, body: Any) -> str:
+        return self.expression_for(body).text
+
+    def rows(self, body: Any) -> list[dict[str, Any]]:
+        return self.expression_for(body).evaluate(body)
+
+
+def _stop_when(spec: MetricSpec, date_range: DateRange) -> Callable[[Any], bool] | None:
+    """For lists the catalogue knows to be newest first: stop once a page is older than the range."""
+    endpoint = find_endpoint(spec.request.base_url, spec.request.path)
+    if endpoint is None or not endpoint.newest_first or endpoint.date_field is None:
+        return None
+    field_name = endpoint.date_field
+    start = pd.Timestamp(date_range.start)
+
+    def passed(body: Any) -> bool:
+        _, records = find_records(body)
+        if not records or not isinstance(records[-1], dict):
+            return False
+        oldest = parse_dates(pd.Series([records[-1].get(field_name)])).iloc[0]
+        return bool(pd.notna(oldest) and oldest < start)
+
+    return passed
+
+
+def _fetch_range(
+    spec: MetricSpec,
+    conn: Connection,
+    *,
+    evaluator: _Evaluator,
+    date_range: DateRange,
+    interval: str,
+    fetched_at: datetime,
+    fetcher_options: dict[str, Any],
+) -> tuple[Fetched, str]:
+    request = build_request(spec, conn, date_range)
+    dynamic = isinstance(spec.date, Dynamic)
+    fetcher = PageFetcher(
+        conn,
+        request,
+        pagination=spec.request.pagination,
+        max_pages=spec.request.max_pages,
+        stop_when=None if dynamic else _stop_when(spec, date_range),
+        **fetcher_options,
+    )
+    rows: list[dict[str, Any]] = []
+    first_page = None
+    text = spec.expression or ""
+    for page in fetcher:
+        if first_page is None:
+            first_page = page.body
+            text = evaluator.text(page.body)
+        rows.extend(evaluator.rows(page.body))  # pages are evaluated as they arrive; only rows stay
+    report = fetcher.report
+    assert report is not None  # set when the iteration ends
+    frame = rows_frame(rows, stamp=fetched_at if dynamic else None)
+    if not dynamic:
+        frame = clip(frame, date_range)
+    data = aggregate(frame, spec.aggregation, interval, None if dynamic else date_range)
+    return Fetched(date_range, frame, data, total(frame, spec.aggregation), report, first_page), text
+
+
+def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positionally)
+    spec: MetricSpec,
+    conn: Connection,
+    date_range: str | DateRange | None = None,
+    interval: str | None = None,
+    compare: str | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    *,
+    now: datetime | None = None,
+    policy: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    expression_timeout: float = 10.0,
+) -> MetricResult:
+    """Fetch a metric over a date range and aggregate it.
+
+    ``date_range`` and ``interval`` default to the spec's; ``compare`` is None,
+    ``"previous_period"`` or ``"same_period_last_year"`` (fetched separately, with its own date
+    tokens); ``progress`` hears about every page (pages and records so far); ``now`` pins the
+    clock (default: the current UTC time). A fetch that stopped early warns with
+    :class:`TruncationWarning` and says so in ``result.warnings``.
+
+    >>> from twibox_nb.connection import connect
+    >>> from twibox_nb.spec import Field, RequestSpec
+    >>> spec = MetricSpec("Alerts by level", RequestSpec("/v1/Alerts", base_url="https://monitor.twilio.com",
+    ...     params={"PageSize": "1000", "StartDate": "{{start_datetime}}", "EndDate": "{{end_datetime}}"}),
+    ...     dimension=Field("log_level"), date=Field("date_generated"), date_range="last_7_days")
+    >>> result = fetch_metric(spec, connect(sandbox=True))
+    >>> sorted(result.data.columns), result.stop_reason, result.summary.current == len(result.rows)
+    (['date', 'dimension', 'value'], 'complete', True)
+    """
+    fetched_at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    current_range = resolve_range(date_range if date_range is not None else spec.date_range, fetched_at)
+    interval = check_interval(interval if interval is not None else spec.interval)
+    previous_range = comparison_range(current_range, compare)
+    evaluator = _Evaluator(spec, expression_timeout)
+    options: dict[str, Any] = {"progress": progress, "sleep": sleep}
+    if policy is not None:
+        options["policy"] = policy
+    where = {"evaluator": evaluator, "interval": interval, "fetched_at": fetched_at, "fetcher_options": options}
+    current, text = _fetch_range(spec, conn, date_range=current_range, **where)
+    previous = None
+    notes: list[str] = []
+    if previous_range is not None:
+        if isinstance(spec.date, Dynamic):
+            notes.append(
+                "a dynamic-date metric has no past values in one fetch: compare it from stored history (Store)"
+            )
+        else:
+            previous, _ = _fetch_range(spec, conn, date_range=previous_range, **where)
+    for label, fetched in (("this range", current), ("the comparison period", previous)):
+        if fetched is not None and fetched.report.truncated:
+            notes.append(f"{label}: {fetched.report.summary()}; the values are incomplete")
+    for note in notes:
+        if "incomplete" in note:
+            warnings.warn(f"{spec.name}: {note}", TruncationWarning, stacklevel=2)
+    summary = summarize(current.total, previous.total if previous else None, spec.favourable_trend)
+    return MetricResult(
+        spec=spec,
+        source=conn.label,
+        is_sandbox=conn.is_sandbox,
+        interval=interval,
+        fetched_at=fetched_at,
+        expression=text,
+        current=current,
+        previous=previous,
+        summary=summary,
+        warnings=tuple(notes),
+    )
