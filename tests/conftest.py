@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 
 import httpx
@@ -64,6 +66,17 @@ def server(sandbox):
     """The same sandbox on a loopback port."""
     with sandbox.serve(port=0) as running:
         yield running
+
+
+@cache
+def _load_spec(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def spec_example(spec_dir: Path, file: str, path: str, name: str) -> dict:
+    """One named 200 response example of a GET operation in Twilio's OpenAPI specs."""
+    content = _load_spec(spec_dir / file)["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+    return content["examples"][name]["value"]
 
 
 def basic(user: str, secret: str) -> str:

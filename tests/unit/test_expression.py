@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from functools import cache
-from pathlib import Path
 
 import jsonata
 import pytest
@@ -29,6 +26,8 @@ from twibox_nb.expression import (
     rows_from_result,
 )
 from twibox_nb.records import find_records
+
+from ..conftest import spec_example
 
 # ------------------------------------------------------------------------------------------------
 # The compiled Python path equals jsonata-python on the rendered text.
@@ -221,14 +220,7 @@ def test_generated_expressions_are_fast():
 # ------------------------------------------------------------------------------------------------
 
 
-@cache
-def _spec(path: Path) -> dict:
-    return json.loads(path.read_text())
-
-
-def example(spec_dir: Path, file: str, path: str, name: str) -> dict:
-    content = _spec(spec_dir / file)["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
-    return content["examples"][name]["value"]
+example = spec_example  # one named 200 response example from the specs
 
 
 API = "twilio_api_v2010.json"

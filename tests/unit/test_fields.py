@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,15 +9,9 @@ from hypothesis import strategies as st
 from twibox_nb.expression import Selection, generate
 from twibox_nb.fields import FieldInfo, date_fields, dimension_fields, discover_fields, value_fields
 
+from ..conftest import spec_example
 
-@cache
-def _spec(path: Path) -> dict:
-    return json.loads(path.read_text())
-
-
-def example(spec_dir: Path, file: str, path: str, name: str) -> dict:
-    content = _spec(spec_dir / file)["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
-    return content["examples"][name]["value"]
+example = spec_example  # one named 200 response example from the specs
 
 
 def by_path(fields: list[FieldInfo]) -> dict[str, FieldInfo]:

@@ -186,6 +186,20 @@ def _query(params: list[tuple[str, str]], size: int, number: int, token: str | N
     return urlencode(kept)
 
 
+def _links(base: str, params: list[tuple[str, str]], *, size: int, number: int, page: Page, token: str | None):
+    """The first, next, previous and current page links of one page (next/previous may be None)."""
+    return {
+        "first": f"{base}?{_query(params, size, 0, None)}",
+        "next": f"{base}?{_query(params, size, number + 1, 'PA' + page.last_sid)}"
+        if page.has_next and page.last_sid
+        else None,
+        "previous": f"{base}?{_query(params, size, max(number - 1, 0), 'PB' + page.first_sid)}"
+        if page.has_previous and page.first_sid
+        else None,
+        "current": f"{base}?{_query(params, size, number, token)}",
+    }
+
+
 def envelope_2010(
     key: str,
     records: list,
@@ -199,20 +213,17 @@ def envelope_2010(
 ) -> dict[str, Any]:
     """The 2010 API's list shape: relative ``next_page_uri`` and friends at the top level."""
     start = number * size
+    links = _links(path, params, size=size, number=number, page=page, token=token)
     return {
         "end": start + max(len(records) - 1, 0),
-        "first_page_uri": f"{path}?{_query(params, size, 0, None)}",
-        "next_page_uri": f"{path}?{_query(params, size, number + 1, 'PA' + page.last_sid)}"
-        if page.has_next and page.last_sid
-        else None,
+        "first_page_uri": links["first"],
+        "next_page_uri": links["next"],
         "page": number,
         "page_size": size,
-        "previous_page_uri": f"{path}?{_query(params, size, max(number - 1, 0), 'PB' + page.first_sid)}"
-        if page.has_previous and page.first_sid
-        else None,
+        "previous_page_uri": links["previous"],
         key: records,
         "start": start,
-        "uri": f"{path}?{_query(params, size, number, token)}",
+        "uri": links["current"],
     }
 
 
@@ -229,20 +240,16 @@ def envelope_meta(
     token: str | None,
 ) -> dict[str, Any]:
     """The product APIs' list shape: records under ``meta.key``, absolute ``meta.next_page_url``."""
-    url = f"{origin}{path}"
+    links = _links(f"{origin}{path}", params, size=size, number=number, page=page, token=token)
     return {
         key: records,
         "meta": {
-            "first_page_url": f"{url}?{_query(params, size, 0, None)}",
+            "first_page_url": links["first"],
             "key": key,
-            "next_page_url": f"{url}?{_query(params, size, number + 1, 'PA' + page.last_sid)}"
-            if page.has_next and page.last_sid
-            else None,
+            "next_page_url": links["next"],
             "page": number,
             "page_size": size,
-            "previous_page_url": f"{url}?{_query(params, size, max(number - 1, 0), 'PB' + page.first_sid)}"
-            if page.has_previous and page.first_sid
-            else None,
-            "url": f"{url}?{_query(params, size, number, token)}",
+            "previous_page_url": links["previous"],
+            "url": links["current"],
         },
     }
