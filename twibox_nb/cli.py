@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ._exceptions import TwiboxError
+from ._files import atomic_write_text
 from .sandbox import cli as sandbox_cli
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write all of ``text`` or nothing: a failed export never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _parse_now(text: str | None) -> datetime | None:
@@ -65,7 +52,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         return 1
     table = result.data.assign(date=result.data["date"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
     if args.csv:
-        _atomic_write(Path(args.csv), table.to_csv(index=False))
+        atomic_write_text(Path(args.csv), table.to_csv(index=False))
         print(f"wrote {len(table)} rows to {args.csv}", file=sys.stderr)
     else:
         print(table.to_string(index=False))

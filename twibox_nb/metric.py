@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from .aggregate import Summary, aggregate, clip, parse_dates, rows_frame, summarize, total
+from .calculated import CalculatedMetric, combine_data, summary_of
 from .catalog import find_endpoint
 from .client import FetchReport, PageFetcher, Progress, RetryPolicy
 from .connection import Connection
@@ -218,6 +219,7 @@ def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positi
 ) -> MetricResult:
     """Fetch a metric over a date range and aggregate it.
 
+    ``spec`` is a :class:`MetricSpec` or a :class:`~twibox_nb.calculated.CalculatedMetric`.
     ``date_range`` and ``interval`` default to the spec's; ``compare`` is None,
     ``"previous_period"`` or ``"same_period_last_year"`` (fetched separately, with its own date
     tokens); ``progress`` hears about every page (pages and records so far); ``now`` pins the
@@ -234,6 +236,11 @@ def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positi
     (['date', 'dimension', 'value'], 'complete', True)
     """
     fetched_at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    if isinstance(spec, CalculatedMetric):
+        return _fetch_calculated(
+            spec, conn, date_range, interval, compare, progress,
+            now=fetched_at, policy=policy, sleep=sleep, expression_timeout=expression_timeout,
+        )  # fmt: skip
     current_range = resolve_range(date_range if date_range is not None else spec.date_range, fetched_at)
     interval = check_interval(interval if interval is not None else spec.interval)
     previous_range = comparison_range(current_range, compare)
@@ -266,6 +273,82 @@ def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positi
         interval=interval,
         fetched_at=fetched_at,
         expression=text,
+        current=current,
+        previous=previous,
+        summary=summary,
+        warnings=tuple(notes),
+    )
+
+
+_STOP_SEVERITY = ("complete", "range_start_passed", "page_cap", "cycle", "error")
+
+
+def _combined_report(reports: list[FetchReport]) -> FetchReport:
+    """One report for several fetches: counts add up, the worst stop reason wins."""
+    worst = max(reports, key=lambda r: _STOP_SEVERITY.index(r.stop_reason))
+    return FetchReport(
+        pages=sum(r.pages for r in reports),
+        records=sum(r.records for r in reports),
+        requests=sum(r.requests for r in reports),
+        retries=sum(r.retries for r in reports),
+        elapsed=sum(r.elapsed for r in reports),
+        stop_reason=worst.stop_reason,
+        truncated=any(r.truncated for r in reports),
+        error=worst.error,
+        next_url=worst.next_url,
+    )
+
+
+def _combined(metric: CalculatedMetric, parts: list[Fetched]) -> Fetched:
+    rows = pd.concat(
+        [p.data.assign(input=m.name) for m, p in zip(metric.inputs, parts, strict=True)], ignore_index=True
+    )
+    return Fetched(
+        date_range=parts[0].date_range,
+        rows=rows,  # for a calculated metric: each input's value per interval, in column "input"
+        data=combine_data(metric, [p.data for p in parts]),
+        total=None,
+        report=_combined_report([p.report for p in parts]),
+    )
+
+
+def _fetch_calculated(  # noqa: PLR0917
+    metric: CalculatedMetric,
+    conn: Connection,
+    date_range: str | DateRange | None,
+    interval: str | None,
+    compare: str | None,
+    progress: Callable[[Progress], None] | None,
+    **options: Any,
+) -> MetricResult:
+    """Fetch every input over the same range(s), then combine per interval and in total."""
+    now = options["now"]
+    current_range = resolve_range(date_range if date_range is not None else metric.date_range, now)
+    interval = check_interval(interval if interval is not None else metric.interval)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TruncationWarning)
+        results = [fetch_metric(m, conn, current_range, interval, compare, progress, **options) for m in metric.inputs]
+    notes = [f"{m.name}: {w}" for m, r in zip(metric.inputs, results, strict=True) for w in r.warnings]
+    for warning in caught:
+        warnings.warn(f"{metric.name}: {warning.message}", TruncationWarning, stacklevel=3)
+    current = _combined(metric, [r.current for r in results])
+    compared = all(r.previous is not None for r in results)
+    previous = _combined(metric, [r.previous for r in results]) if compared else None  # type: ignore[misc]
+    summary = summary_of(
+        metric,
+        [r.summary.current for r in results],
+        [r.summary.previous for r in results] if compared else None,
+    )
+    current = Fetched(current.date_range, current.rows, current.data, summary.current, current.report)
+    if previous is not None:
+        previous = Fetched(previous.date_range, previous.rows, previous.data, summary.previous, previous.report)
+    return MetricResult(
+        spec=metric,  # type: ignore[arg-type]
+        source=conn.label,
+        is_sandbox=conn.is_sandbox,
+        interval=interval,
+        fetched_at=now,
+        expression="\n".join(f"{m.name}: {r.expression}" for m, r in zip(metric.inputs, results, strict=True)),
         current=current,
         previous=previous,
         summary=summary,

@@ -27,13 +27,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 from ._exceptions import DateRangeError, SpecError
+from ._files import atomic_write_text
 from .dates import INTERVALS, resolve_range, tokens_in
 
 SCHEMA_VERSION = 1
@@ -302,19 +302,7 @@ class MetricSpec:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the spec as JSON, atomically: the file is either the old one or the new one."""
-        target = Path(path)
-        text = self.to_json() + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        return atomic_write_text(path, self.to_json() + "\n")
 
     def replace(self, **changes: Any) -> MetricSpec:
         """A copy with some fields changed (specs are immutable)."""
@@ -338,7 +326,10 @@ def _choice(where: str, value: Any, flags: dict[str, type]) -> Any:
 
 
 def load_metric(path: str | os.PathLike) -> MetricSpec:
-    """Read a metric file written by :meth:`MetricSpec.save` (or by hand, or by another tool)."""
+    """Read a metric file written by :meth:`MetricSpec.save` (or by hand, or by another tool).
+
+    A file with a ``calculated`` key holds a :class:`~twibox_nb.calculated.CalculatedMetric`.
+    """
     source = Path(path)
     try:
         text = source.read_text(encoding="utf-8")
@@ -347,6 +338,16 @@ def load_metric(path: str | os.PathLike) -> MetricSpec:
     except OSError as exc:
         raise SpecError("file", f"{source}: cannot read it ({exc.strerror})") from None
     try:
+        if '"calculated"' in text:
+            from .calculated import CalculatedMetric
+
+            data = json.loads(text)
+            if isinstance(data, dict) and "calculated" in data:
+                return CalculatedMetric.from_dict(data)  # type: ignore[return-value]
         return MetricSpec.from_json(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            "metric", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno} (in {source})"
+        ) from None
     except SpecError as exc:
         raise SpecError(exc.field, f"{exc.detail} (in {source})") from None
