@@ -205,3 +205,30 @@ def summarize(current: float | None, previous: float | None, trend: str) -> Summ
         pct = change / abs(previous) * 100
     favourable = None if change == 0 else (change > 0) == (trend == "up")
     return Summary(current, previous, change, pct, favourable)
+
+
+def interval_series(result: Any, dimension: str | None = None) -> pd.Series:
+    """One value per interval of a metric result (indexed by interval start): one dimension's, or
+    all of them together.
+
+    All dimensions together are re-aggregated from the per-record ``rows`` (so an average stays
+    an average of records, not of dimensions). A calculated metric's rows are its inputs' values
+    per interval: each input is summed over the dimensions, then the inputs are combined again
+    (a ratio of the totals, not a sum of ratios).
+    """
+    data = result.data
+    if dimension is not None:
+        picked = data[data["dimension"].astype(object) == dimension]
+        return picked.set_index("date")["value"].sort_index()
+    rows = result.rows
+    if "input" not in rows.columns:
+        blank = rows.assign(dimension=pd.Series([None] * len(rows), dtype="category", index=rows.index))
+        merged = aggregate(blank, result.spec.aggregation, result.interval, result.date_range)
+        return merged.set_index("date")["value"].sort_index()
+    from .calculated import combine_data
+
+    parts = [
+        rows[rows["input"] == m.name].groupby("date")["value"].sum().reset_index().assign(dimension=None)
+        for m in result.spec.inputs
+    ]
+    return combine_data(result.spec, parts).set_index("date")["value"].sort_index()
