@@ -1,0 +1,94 @@
+"""Scorecards: values, comparisons coloured by trend, sparklines, self-contained HTML."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from twibox_nb._exceptions import SpecError
+from twibox_nb.connection import connect
+from twibox_nb.goals import Goal
+from twibox_nb.metric import fetch_metric
+from twibox_nb.scorecard import COLOURS, Scorecard, format_number, sparkline_svg
+from twibox_nb.spec import Count, Field, MetricSpec, RequestSpec
+
+from ..conftest import NOW
+
+REQUEST = RequestSpec(
+    "/2010-04-01/Accounts/{AccountSid}/Messages.json",
+    params={"PageSize": "1000", "DateSent>": "{{start_date}}", "DateSent<": "{{end_date}}"},
+)
+MESSAGES = MetricSpec("Messages", REQUEST, value=Count(), date=Field("date_sent"), favourable_trend="up")
+FAILED = MetricSpec(
+    "Failed messages",
+    REQUEST,
+    value=Count(),
+    date=Field("date_sent"),
+    favourable_trend="down",
+    expression='messages[status = "failed"].{"date": date_sent, "value": 1}',
+)
+
+
+@pytest.fixture(scope="module")
+def card(sandbox):
+    return Scorecard([MESSAGES, FAILED], connect(sandbox=sandbox), date_range="last_7_days", now=NOW)
+
+
+def test_values_and_comparisons_come_from_the_metrics(sandbox, card):
+    week = len(sandbox.truth.sids("messages", NOW.date() - timedelta(days=7), NOW.date()))
+    before = len(sandbox.truth.sids("messages", NOW.date() - timedelta(days=14), NOW.date() - timedelta(days=7)))
+    row = card.rows[0]
+    assert (row.current, row.compared_with, row.change) == (week, before, week - before)
+    assert row.favourable is ((week - before) > 0)
+    assert len(row.sparkline) == 7 and sum(row.sparkline) == week
+    frame = card.to_frame()
+    assert frame["metric"].tolist() == ["Messages", "Failed messages"]
+
+
+def test_change_is_coloured_by_each_metrics_favourable_trend(card):
+    html = card.to_html()
+    for row in card.rows:
+        arrow = "▲" if row.change > 0 else "▼"
+        assert re.search(rf'color:{COLOURS[row.favourable]};font-weight:600">{arrow}', html)
+    failed = card.rows[1]
+    assert failed.favourable is (failed.change < 0)  # fewer failures is good
+
+
+def test_html_is_self_contained_small_and_marked_as_sandbox(card):
+    html = card.to_html()
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+    urls = set(re.findall(r'https?://[^"\s<]+', html))
+    assert urls == {"http://www.w3.org/2000/svg"}  # the SVG namespace, which is never fetched
+    assert len(html) < 20_000 and html.count("<svg") == 2
+    assert "SANDBOX" in html and "<table" in html
+    assert card._repr_html_() == html
+
+
+def test_compare_with_goals(sandbox):
+    result = fetch_metric(MESSAGES, connect(sandbox=sandbox), "this_month", now=NOW)
+    target = result.summary.current * 2
+    card = Scorecard([result], compare="goal", goals={"Messages": Goal("reach", target, "month")})
+    row = card.rows[0]
+    assert row.compared_with == target and row.change == result.summary.current - target
+    assert row.favourable is False and "50%" in row.note
+    with pytest.raises(SpecError, match="needs a goal"):
+        Scorecard([result], compare="goal")
+
+
+def test_truncated_metrics_say_so(sandbox):
+    capped = MESSAGES.replace(request=RequestSpec(REQUEST.path, params={"PageSize": "20"}, max_pages=1))
+    with pytest.warns(UserWarning):
+        card = Scorecard([capped], connect(sandbox=sandbox), date_range="last_7_days", now=NOW)
+    assert "incomplete" in card.rows[0].note and "incomplete" in card.to_html()
+
+
+def test_formatting_helpers():
+    assert (format_number(1234.0), format_number(1234.5), format_number(0.01234), format_number(None)) == (
+        "1,234",
+        "1,234.50",
+        "0.01234",
+        "–",
+    )
+    assert "<polyline" in sparkline_svg([1, 3, 2]) and "<polyline" not in sparkline_svg([1])
