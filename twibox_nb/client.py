@@ -334,7 +334,14 @@ class FetchReport:
         }[self.stop_reason]
         retries = f" ({self.retries} {'retry' if self.retries == 1 else 'retries'})" if self.retries else ""
         missing = " (records are missing)" if self.truncated else ""
-        return f"{self.pages} pages, {self.records} records in {self.requests} requests{retries}; {why}{missing}"
+        counted = (
+            f"{_plural(self.pages, 'page')}, {_plural(self.records, 'record')} in {_plural(self.requests, 'request')}"
+        )
+        return f"{counted}{retries}; {why}{missing}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 class PageFetcher:

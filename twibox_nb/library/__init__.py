@@ -1,0 +1,153 @@
+"""Pre-built Twilio metrics: ready-made metric files shipped inside the package.
+
+Each metric is one ``"twibox_metric": 1`` JSON file in this folder, named after the metric
+(``Messages by status`` is ``messages-by-status.json``), with one key of its own,
+``data_source`` (Messaging, Voice, Usage & billing, Account, Phone numbers, Monitor), which the
+engine keeps like any other key it does not know. Every metric works on a real Twilio account and
+on the embedded sandbox (the tests compare each one with the sandbox's ground truth).
+
+>>> from twibox_nb import library
+>>> table = library.list()
+>>> table.loc[table["name"] == "Total spend", ["data_source", "aggregation"]].values.tolist()
+[['Usage & billing', 'sum']]
+>>> spec = library.get("messages by status")          # by name (any case) or by file name
+>>> spec.name, spec.dimension.path, spec.favourable_trend
+('Messages by status', 'status', 'up')
+
+Fetch one like any other metric: ``twibox_nb.fetch_metric(library.get("SMS spend"), conn)``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .._exceptions import SpecError
+from ..spec import SCHEMA_VERSION, MetricSpec
+
+__all__ = ["DATA_SOURCES", "get", "list", "load", "path", "slug"]
+
+FOLDER = Path(__file__).parent
+#: The data sources, in the order the listing shows them.
+DATA_SOURCES = ("Messaging", "Voice", "Usage & billing", "Account", "Phone numbers", "Monitor")
+COLUMNS = ("name", "data_source", "description", "endpoint", "aggregation", "favourable_trend", "date_range",
+           "interval", "slug")  # fmt: skip
+
+
+def slug(name: str) -> str:
+    """The file name (without ``.json``) of a metric name: lower case, words joined by ``-``.
+
+    >>> slug("Failed messages by error code"), slug("SMS spend"), slug("usage_cost by  category")
+    ('failed-messages-by-error-code', 'sms-spend', 'usage-cost-by-category')
+    """
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def load(file: str | Path) -> MetricSpec:
+    """Read one library file (any ``"twibox_metric": 1`` file): the one place every file goes through.
+
+    Calculated metrics (a metric computed from others) will be read here too: they are told apart
+    from plain ones by what their JSON holds, and this function returns the right kind.
+
+    >>> load(path("Total spend")).request.params
+    (('PageSize', '1000'), ('StartDate', '{{start_date}}'), ('EndDate', '{{end_date}}'), ('Category', 'totalprice'))
+    """
+    source = Path(file)
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SpecError("file", f"{source}: cannot read it as a metric file ({exc})") from None
+    if not isinstance(data, dict) or data.get("twibox_metric") != SCHEMA_VERSION:
+        raise SpecError("twibox_metric", f"{source} is not a metric file of version {SCHEMA_VERSION}")
+    try:
+        return MetricSpec.from_dict(data)
+    except SpecError as exc:
+        raise SpecError(exc.field, f"{exc.detail} (in {source})") from None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    slug: str
+    file: Path
+    data_source: str
+    metric: MetricSpec
+
+
+@cache
+def _entries() -> dict[str, _Entry]:
+    """Every library metric by slug, read once."""
+    entries = {}
+    for file in sorted(FOLDER.glob("*.json")):
+        metric = load(file)
+        data_source = dict(metric.extra).get("data_source", "")  # the library's own key in each file
+        entries[file.stem] = _Entry(file.stem, file, str(data_source), metric)
+    return entries
+
+
+def _find(name: str) -> _Entry:
+    entries = _entries()
+    key = slug(name) if isinstance(name, str) else ""
+    if key in entries:
+        return entries[key]
+    slugs = builtins.list(entries)
+    similar = [s for s in slugs if key and key in s] + difflib.get_close_matches(key, slugs, n=3, cutoff=0.6)
+    close = [entries[s].metric.name for s in dict.fromkeys(similar)][:5]
+    hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else "see twibox_nb.library.list()"
+    raise SpecError("library", f"no metric {name!r} in the library; {hint}")
+
+
+def get(name: str) -> MetricSpec:
+    """The library metric called ``name`` (any case; its file name such as ``sms-spend`` works too).
+
+    >>> get("SMS SPEND").request.path
+    '/2010-04-01/Accounts/{AccountSid}/Messages.json'
+    >>> get("mesages by stauts")
+    Traceback (most recent call last):
+    ...
+    twibox_nb._exceptions.SpecError: library: no metric 'mesages by stauts' ...; did you mean 'Messages by status', ...?
+    """
+    return _find(name).metric
+
+
+def path(name: str) -> Path:
+    """The JSON file of a library metric (to copy and edit, or to pass to ``twibox fetch``).
+
+    >>> path("Total spend").name
+    'total-spend.json'
+    """
+    return _find(name).file
+
+
+def list() -> pd.DataFrame:  # noqa: A001  (the library's listing, as in ``library.list()``)
+    """Every library metric, one row each: name, data source, description, endpoint and defaults.
+
+    >>> list()["data_source"].unique().tolist() == builtins.list(DATA_SOURCES)
+    True
+    """
+    rows: builtins.list[dict[str, Any]] = []
+    for entry in _entries().values():
+        metric = entry.metric
+        rows.append(
+            {
+                "name": metric.name,
+                "data_source": entry.data_source,
+                "description": metric.description,
+                "endpoint": metric.request.base_url + metric.request.path,
+                "aggregation": metric.aggregation,
+                "favourable_trend": metric.favourable_trend,
+                "date_range": metric.date_range,
+                "interval": metric.interval,
+                "slug": entry.slug,
+            }
+        )
+    table = pd.DataFrame(rows, columns=builtins.list(COLUMNS))
+    order = table["data_source"].map({source: i for i, source in enumerate(DATA_SOURCES)})
+    return table.assign(_order=order).sort_values(["_order", "name"], ignore_index=True).drop(columns="_order")
