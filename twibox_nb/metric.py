@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._exceptions import FetchError, ResponseFormatError, TwilioAPIError
 from .aggregate import Summary, aggregate, clip, parse_dates, rows_frame, summarize, total
 from .calculated import CalculatedMetric, combine_data, summary_of
 from .catalog import find_endpoint
@@ -102,6 +103,16 @@ class MetricResult:
     def first_page(self) -> Any:
         """The body of the first page (for previews and field discovery)."""
         return self.current.first_page
+
+    def chart(self, **options: Any) -> Any:
+        """The metric as an Altair chart; never displays by itself.
+
+        Options are those of :func:`twibox_nb.charts.metric_chart` (``kind``, ``top``, ``goal``,
+        ``title``, ``width``, ``height``).
+        """
+        from .charts import metric_chart  # Altair is imported only when a chart is asked for
+
+        return metric_chart(self, **options)
 
     def __repr__(self) -> str:
         lines = [
@@ -258,7 +269,12 @@ def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positi
                 "a dynamic-date metric has no past values in one fetch: compare it from stored history (Store)"
             )
         else:
-            previous, _ = _fetch_range(spec, conn, date_range=previous_range, **where)
+            try:
+                previous, _ = _fetch_range(spec, conn, date_range=previous_range, **where)
+            except (TwilioAPIError, FetchError, ResponseFormatError) as exc:
+                # The range itself was fetched; the comparison is a bonus (e.g. Monitor refuses
+                # alerts older than 30 days): keep the result and say why there is no comparison.
+                notes.append(f"the comparison period could not be fetched: {exc}")
     for label, fetched in (("this range", current), ("the comparison period", previous)):
         if fetched is not None and fetched.report.truncated:
             notes.append(f"{label}: {fetched.report.summary()}; the values are incomplete")

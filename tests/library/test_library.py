@@ -20,6 +20,7 @@ import pytest
 import twibox_nb
 from twibox_nb import library
 from twibox_nb._exceptions import SpecError
+from twibox_nb.calculated import CalculatedMetric
 from twibox_nb.catalog import find_endpoint
 from twibox_nb.dates import tokens_in
 from twibox_nb.expression import custom_expression
@@ -30,6 +31,8 @@ from twibox_nb.spec import Dynamic, Field, MetricSpec
 from ..conftest import NOW
 
 SLUGS = sorted(library.list()["slug"])
+CALCULATED = sorted(s for s in SLUGS if isinstance(library.get(s), CalculatedMetric))
+PLAIN = sorted(set(SLUGS) - set(CALCULATED))
 # last_30_days at NOW (Friday 2026-11-27 15:30 UTC): the 30 whole days before today.
 START, END = NOW.date() - timedelta(days=30), NOW.date()
 DAYS = [START + timedelta(days=i) for i in range(30)]
@@ -40,7 +43,7 @@ ALERTS_KEPT_FROM = NOW - timedelta(days=30)
 # --- the files -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("slug", SLUGS)
+@pytest.mark.parametrize("slug", PLAIN)
 def test_every_file_loads_validates_and_round_trips(slug):
     file = library.path(slug)
     spec = library.load(file)
@@ -54,7 +57,19 @@ def test_every_file_loads_validates_and_round_trips(slug):
     assert spec.description and spec.date_range == "last_30_days" and spec.interval == "day"
 
 
-@pytest.mark.parametrize("slug", SLUGS)
+@pytest.mark.parametrize("slug", CALCULATED)
+def test_calculated_files_reference_library_metrics_and_round_trip(slug):
+    file = library.path(slug)
+    metric = library.load(file)
+    assert isinstance(metric, CalculatedMetric) and all(metric.refs)
+    assert [library.get(ref) for ref in metric.refs] == list(metric.inputs)
+    data = json.loads(file.read_text(encoding="utf-8"))
+    assert {key: metric.to_dict()[key] for key in data} == data
+    assert twibox_nb.load_metric(file) == metric
+    assert file.stem == library.slug(metric.name) == slug and data["data_source"] in library.DATA_SOURCES
+
+
+@pytest.mark.parametrize("slug", PLAIN)
 def test_every_request_uses_the_catalogue_s_filters_and_date_field(slug):
     spec = library.get(slug)
     request = spec.request
@@ -102,7 +117,8 @@ def test_get_by_name_in_any_case_or_by_file_name(name):
         ("mesages by stauts", "Messages by status"),
         ("calls", "Calls by status"),
         ("spend", "Total spend"),
-        ("delivery", None),  # nothing close: the error says where to look
+        ("delivery", "Delivery rate"),
+        ("weather", None),  # nothing close: the error says where to look
     ],
 )
 def test_unknown_names_raise_a_spec_error_with_close_matches(query, suggested):
@@ -205,10 +221,34 @@ def reading(value: float) -> Expected:
 
 
 FAILED = ("failed", "undelivered")
+
+
+def rate(part: Expected, whole: Expected) -> Expected:
+    """A ratio of sums per day and in total, in % (never an average of the daily rates)."""
+    per_day = {k: 100 * part.data.get(k, 0) / v for k, v in whole.data.items()}
+    return Expected({k: v for k, v in per_day.items() if v}, 100 * part.current / whole.current)
+
+
+def sent(s) -> Expected:
+    return counted(s, "messages", ("direction",), where=lambda f: f["direction"] != "inbound")
+
+
+def delivered(s) -> Expected:
+    return counted(s, "messages", ("status",), where=lambda f: f["status"] == "delivered")
+
+
+def failed(s) -> Expected:
+    return counted(s, "messages", ("status",), where=lambda f: f["status"] in FAILED)
+
+
 MISSED = ("busy", "no-answer", "canceled", "failed")
 
 EXPECTED: dict[str, Callable[..., Expected]] = {
-    "messages-sent": lambda s: counted(s, "messages", ("direction",), where=lambda f: f["direction"] != "inbound"),
+    "messages-sent": sent,
+    "messages-delivered": delivered,
+    "messages-failed": failed,
+    "delivery-rate": lambda s: rate(delivered(s), sent(s)),
+    "failure-rate": lambda s: rate(failed(s), sent(s)),
     "messages-received": lambda s: counted(s, "messages", ("direction",), where=lambda f: f["direction"] == "inbound"),
     "messages-by-status": lambda s: counted(s, "messages", ("status",), dimension="status"),
     "messages-by-direction": lambda s: counted(s, "messages", ("direction",), dimension="direction"),
@@ -275,3 +315,12 @@ def test_library_metric_equals_ground_truth_for_the_last_30_days(slug, sandbox, 
     assert expected.data, f"{slug}: the ground truth is empty, so the comparison would prove nothing"
     assert observed(result) == pytest.approx(expected.data, abs=1e-9)
     assert result.summary.current == pytest.approx(expected.current, abs=1e-9)
+
+
+def test_a_comparison_twilio_refuses_leaves_the_range_and_says_why(conn):
+    """Monitor keeps 30 days: the previous period of last_30_days is refused, the range is kept."""
+    result = twibox_nb.fetch_metric(
+        library.get("Error alerts"), conn, "last_30_days", compare="previous_period", now=NOW
+    )
+    assert result.summary.current > 0 and result.previous is None and result.summary.previous is None
+    assert any("comparison period could not be fetched" in w and "30 days" in w for w in result.warnings)

@@ -23,6 +23,7 @@ import builtins
 import difflib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from .._exceptions import SpecError
+from ..calculated import CalculatedMetric
 from ..spec import SCHEMA_VERSION, MetricSpec
 
 __all__ = ["DATA_SOURCES", "get", "list", "load", "path", "slug"]
@@ -51,11 +53,11 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def load(file: str | Path) -> MetricSpec:
+def load(file: str | Path, resolve: Callable[[str], MetricSpec] | None = None) -> MetricSpec | CalculatedMetric:
     """Read one library file (any ``"twibox_metric": 1`` file): the one place every file goes through.
 
-    Calculated metrics (a metric computed from others) will be read here too: they are told apart
-    from plain ones by what their JSON holds, and this function returns the right kind.
+    A file with a ``calculated`` key holds a calculated metric (a metric computed from others);
+    its ``{"library": NAME}`` inputs are looked up with ``resolve`` (default: :func:`get`).
 
     >>> load(path("Total spend")).request.params
     (('PageSize', '1000'), ('StartDate', '{{start_date}}'), ('EndDate', '{{end_date}}'), ('Category', 'totalprice'))
@@ -68,6 +70,8 @@ def load(file: str | Path) -> MetricSpec:
     if not isinstance(data, dict) or data.get("twibox_metric") != SCHEMA_VERSION:
         raise SpecError("twibox_metric", f"{source} is not a metric file of version {SCHEMA_VERSION}")
     try:
+        if "calculated" in data:
+            return CalculatedMetric.from_dict(data, resolve or get)
         return MetricSpec.from_dict(data)
     except SpecError as exc:
         raise SpecError(exc.field, f"{exc.detail} (in {source})") from None
@@ -78,18 +82,28 @@ class _Entry:
     slug: str
     file: Path
     data_source: str
-    metric: MetricSpec
+    metric: MetricSpec | CalculatedMetric
 
 
 @cache
 def _entries() -> dict[str, _Entry]:
-    """Every library metric by slug, read once."""
-    entries = {}
-    for file in sorted(FOLDER.glob("*.json")):
-        metric = load(file)
+    """Every library metric by slug, read once: plain metrics first, then the calculated ones,
+    whose inputs are looked up among the plain ones (so reading never recurses)."""
+    files = sorted(FOLDER.glob("*.json"))
+    calculated = {f for f in files if '"calculated"' in f.read_text(encoding="utf-8")}
+    entries: dict[str, _Entry] = {}
+
+    def plain(name: str) -> MetricSpec:
+        entry = entries.get(slug(name))
+        if entry is None or not isinstance(entry.metric, MetricSpec):
+            raise SpecError("calculated.inputs", f"no plain library metric {name!r}")
+        return entry.metric
+
+    for file in [f for f in files if f not in calculated] + [f for f in files if f in calculated]:
+        metric = load(file, resolve=plain)
         data_source = dict(metric.extra).get("data_source", "")  # the library's own key in each file
         entries[file.stem] = _Entry(file.stem, file, str(data_source), metric)
-    return entries
+    return dict(sorted(entries.items()))
 
 
 def _find(name: str) -> _Entry:
@@ -104,7 +118,7 @@ def _find(name: str) -> _Entry:
     raise SpecError("library", f"no metric {name!r} in the library; {hint}")
 
 
-def get(name: str) -> MetricSpec:
+def get(name: str) -> MetricSpec | CalculatedMetric:
     """The library metric called ``name`` (any case; its file name such as ``sms-spend`` works too).
 
     >>> get("SMS SPEND").request.path
@@ -126,6 +140,13 @@ def path(name: str) -> Path:
     return _find(name).file
 
 
+def _endpoint(metric: MetricSpec | CalculatedMetric) -> str:
+    if isinstance(metric, CalculatedMetric):
+        symbol = {"ratio": " / ", "difference": " - ", "sum": " + "}[metric.op]
+        return f"calculated: {symbol.join(m.name for m in metric.inputs)}"
+    return metric.request.base_url + metric.request.path
+
+
 def list() -> pd.DataFrame:  # noqa: A001  (the library's listing, as in ``library.list()``)
     """Every library metric, one row each: name, data source, description, endpoint and defaults.
 
@@ -140,7 +161,7 @@ def list() -> pd.DataFrame:  # noqa: A001  (the library's listing, as in ``libra
                 "name": metric.name,
                 "data_source": entry.data_source,
                 "description": metric.description,
-                "endpoint": metric.request.base_url + metric.request.path,
+                "endpoint": _endpoint(metric),
                 "aggregation": metric.aggregation,
                 "favourable_trend": metric.favourable_trend,
                 "date_range": metric.date_range,
