@@ -114,7 +114,7 @@ def page(browser):
 
     def guard(route):
         url = route.request.url
-        if url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:")):
+        if url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:", "file:")):
             route.continue_()
         else:
             page.blocked.append(url)  # type: ignore[attr-defined]
