@@ -24,6 +24,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
+from . import library
 from ._exceptions import (
     CredentialsError,
     DateRangeError,
@@ -36,17 +37,26 @@ from ._exceptions import (
     UnsafeRequestError,
 )
 from .aggregate import Summary
+from .alerts import Alert, backtest
+from .calculated import CalculatedMetric
+from .chart_export import enable_offline_rendering, save_chart
 from .connection import Connection, connect
+from .databoard import Databoard
 from .dates import DateRange, comparison_range, resolve_range
+from .goals import Goal, goal_progress
 from .metric import MetricResult, TruncationWarning, fetch_metric
 from .sandbox import DEMO_CREDENTIALS, Faults, Sandbox
+from .scorecard import Scorecard
 from .spec import Count, Dynamic, Field, MetricSpec, RequestSpec, load_metric
 
 __all__ = [
+    "Alert",
+    "CalculatedMetric",
     "Connection",
     "Count",
     "CredentialsError",
     "DEMO_CREDENTIALS",
+    "Databoard",
     "DateRange",
     "DateRangeError",
     "Dynamic",
@@ -54,11 +64,13 @@ __all__ = [
     "Faults",
     "FetchError",
     "Field",
+    "Goal",
     "MetricResult",
     "MetricSpec",
     "RequestSpec",
     "ResponseFormatError",
     "Sandbox",
+    "Scorecard",
     "SpecError",
     "Summary",
     "TruncationWarning",
@@ -66,9 +78,14 @@ __all__ = [
     "TwilioAPIError",
     "UnsafeRequestError",
     "__version__",
+    "backtest",
     "comparison_range",
     "connect",
+    "enable_offline_rendering",
     "fetch_metric",
+    "goal_progress",
+    "library",
     "load_metric",
     "resolve_range",
+    "save_chart",
 ]
