@@ -35,7 +35,7 @@ from .._exceptions import SpecError
 from ..calculated import CalculatedMetric
 from ..spec import SCHEMA_VERSION, MetricSpec
 
-__all__ = ["DATA_SOURCES", "get", "list", "load", "path", "slug"]
+__all__ = ["DATA_SOURCES", "get", "list", "load", "path", "search", "slug"]
 
 FOLDER = Path(__file__).parent
 #: The data sources, in the order the listing shows them.
@@ -172,3 +172,18 @@ def list() -> pd.DataFrame:  # noqa: A001  (the library's listing, as in ``libra
     table = pd.DataFrame(rows, columns=builtins.list(COLUMNS))
     order = table["data_source"].map({source: i for i, source in enumerate(DATA_SOURCES)})
     return table.assign(_order=order).sort_values(["_order", "name"], ignore_index=True).drop(columns="_order")
+
+
+def search(data_source: str | None = None, text: str = "") -> pd.DataFrame:
+    """The library's listing, filtered by data source and by words in the name or description.
+
+    >>> search("Voice", "spend")["name"].tolist()
+    ['Call spend']
+    """
+    table = list()
+    if data_source not in (None, "", "All"):
+        table = table[table["data_source"] == data_source]
+    for word in text.lower().split():
+        haystack = (table["name"] + " " + table["description"]).str.lower()
+        table = table[haystack.str.contains(word, regex=False)]
+    return table.reset_index(drop=True)
