@@ -35,11 +35,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory):
-    """A JupyterLab server on loopback serving a copy of notebooks/; yields (url, root)."""
-    root = tmp_path_factory.mktemp("lab")
-    shutil.copytree(REPO / "notebooks", root / "notebooks")
+def isolated_env(root: Path) -> dict[str, str]:
+    """Jupyter's config, data, runtime and settings in ``root``, with the popups switched off."""
     home = root / ".jupyter-home"
     env = {
         **os.environ,
@@ -50,44 +47,103 @@ def lab(tmp_path_factory):
         "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
     }
-    settings = home / "settings"
     quiet = {"fetchNews": "false", "checkForUpdates": False}
     every_cell_in_the_dom = {"windowingMode": "none", "autoStartDefaultKernel": True}
     for name, value in {
         "@jupyterlab/apputils-extension/notification.jupyterlab-settings": quiet,
         "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": every_cell_in_the_dom,
     }.items():
-        path = settings / name
+        path = home / "settings" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))
+    return env
+
+
+def serve(command: list[str], root: Path, ready_path: str, name: str):
+    """Start a Jupyter server on a free loopback port; wait until ``ready_path`` answers 200."""
     port = free_port()
-    log = (root / "lab.log").open("w")
+    log_path = root / f"{name}.log"
+    log = log_path.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-         "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}", "--IdentityProvider.token=",
-         "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", "--LabApp.expose_app_in_browser=True",
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", *command, f"--port={port}"],
+        cwd=root, env=isolated_env(root), stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 120
     while True:
         try:
-            if httpx.get(f"{url}/api/status", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{ready_path}", timeout=5).status_code == 200:
                 break
         except httpx.HTTPError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"JupyterLab did not start; its log:\n{(root / 'lab.log').read_text()[-3000:]}")
+            pytest.fail(f"{name} did not start; its log:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.5)
-    yield url, root
+    return url, proc, log
+
+
+def stop(proc: subprocess.Popen, log) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+SERVER_FLAGS = [
+    "--no-browser", "--allow-root", "--ip=127.0.0.1", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+    "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def ui_root(tmp_path_factory) -> Path:
+    """A folder with a copy of notebooks/ and the UI tests' own notebooks."""
+    root = tmp_path_factory.mktemp("ui")
+    shutil.copytree(REPO / "notebooks", root / "notebooks")
+    shutil.copytree(Path(__file__).parent / "notebooks", root / "ui")
+    return root
+
+
+@pytest.fixture(scope="session")
+def lab(ui_root):
+    """JupyterLab on loopback, without auth; yields (url, root)."""
+    url, proc, log = serve(
+        ["jupyterlab", *SERVER_FLAGS, f"--ServerApp.root_dir={ui_root}", "--LabApp.expose_app_in_browser=True",
+         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        ui_root, "/api/status", "jupyterlab",
+    )  # fmt: skip
+    yield url, ui_root
+    stop(proc, log)
+
+
+@pytest.fixture(scope="session")
+def notebook7(ui_root):
+    """Notebook 7 on loopback, without auth; yields (url, root)."""
+    url, proc, log = serve(
+        ["notebook", *SERVER_FLAGS, f"--ServerApp.root_dir={ui_root}",
+         "--JupyterNotebookApp.expose_app_in_browser=True"],
+        ui_root, "/api/status", "notebook7",
+    )  # fmt: skip
+    yield url, ui_root
+    stop(proc, log)
+
+
+def run_all_cells(page, timeout: float = 180_000) -> None:
+    """Run every cell of the notebook open in JupyterLab or Notebook 7 and wait until all ran."""
+    page.wait_for_function(
+        "(() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+        " return w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel; })()"
+    )
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(
+        "(() => { const w = window.jupyterapp.shell.currentWidget; const cells = w.content.widgets;"
+        " const last = cells[cells.length - 1];"
+        " return last.model.executionCount !== null && w.sessionContext.session.kernel.status === 'idle'; })()",
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session")
