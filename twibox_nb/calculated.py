@@ -18,19 +18,16 @@ File format (the ``"twibox_metric": 1`` contract, with a ``calculated`` key inst
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 
 from ._exceptions import DateRangeError, SpecError
-from ._files import atomic_write_text
 from .aggregate import Summary, summarize
 from .dates import INTERVALS, resolve_range
-from .spec import SCHEMA_VERSION, MetricSpec
+from .spec import SCHEMA_VERSION, MetricFile, MetricSpec
 
 Op = Literal["ratio", "difference", "sum"]
 OPS: tuple[str, ...] = ("ratio", "difference", "sum")
@@ -39,7 +36,7 @@ _KNOWN = ("twibox_metric", "name", "description", "calculated", "favourable_tren
 
 
 @dataclass(frozen=True)
-class CalculatedMetric:
+class CalculatedMetric(MetricFile):
     """A metric computed from others. Usable wherever a metric is (``fetch_metric``, save/load).
 
     >>> from twibox_nb.spec import Field, RequestSpec
@@ -124,9 +121,6 @@ class CalculatedMetric:
         out.update(dict(self.extra))
         return out
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-
     @classmethod
     def from_dict(cls, data: Any, resolve: Callable[[str], MetricSpec] | None = None) -> CalculatedMetric:
         """Read the file format; ``resolve`` turns ``{"library": NAME}`` inputs into metrics."""
@@ -171,10 +165,6 @@ class CalculatedMetric:
             return cls.from_dict(json.loads(text), resolve)
         except json.JSONDecodeError as exc:
             raise SpecError("metric", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the metric as JSON, atomically."""
-        return atomic_write_text(Path(path), self.to_json() + "\n")
 
     def replace(self, **changes: Any) -> CalculatedMetric:
         return replace(self, **changes)

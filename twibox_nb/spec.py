@@ -182,8 +182,22 @@ _KNOWN_KEYS = (
 )  # fmt: skip
 
 
+class MetricFile:
+    """What every kind of metric file shares: JSON text and an atomic save (needs ``to_dict``)."""
+
+    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - each kind defines its own
+        raise NotImplementedError
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the metric as JSON, atomically: the file is either the old one or the new one."""
+        return atomic_write_text(path, self.to_json() + "\n")
+
+
 @dataclass(frozen=True)
-class MetricSpec:
+class MetricSpec(MetricFile):
     """A metric: the request, what to read from each record, and how to aggregate it.
 
     >>> spec = MetricSpec(
@@ -255,9 +269,6 @@ class MetricSpec:
         out.update(dict(self.extra))
         return out
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-
     @classmethod
     def from_dict(cls, data: Any) -> MetricSpec:
         if not isinstance(data, dict):
@@ -299,10 +310,6 @@ class MetricSpec:
         except json.JSONDecodeError as exc:
             raise SpecError("metric", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
         return cls.from_dict(data)
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the spec as JSON, atomically: the file is either the old one or the new one."""
-        return atomic_write_text(path, self.to_json() + "\n")
 
     def replace(self, **changes: Any) -> MetricSpec:
         """A copy with some fields changed (specs are immutable)."""
