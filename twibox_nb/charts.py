@@ -37,6 +37,7 @@ import pandas as pd
 
 from .chart_data import SUMMABLE, ChartData, chart_data, period_label
 from .chart_export import enable_offline_rendering, save_chart, to_html, to_png, to_svg
+from .goals import Goal, goal_progress
 
 if TYPE_CHECKING:
     from .metric import MetricResult
@@ -64,7 +65,7 @@ def metric_chart(
     *,
     kind: Kind | None = None,
     top: int = 8,
-    goal: float | None = None,
+    goal: float | Goal | None = None,
     title: str | None = None,
     width: int = 640,
     height: int = 260,
@@ -72,7 +73,9 @@ def metric_chart(
     """The metric as an Altair chart (a :class:`~altair.LayerChart` when anything is overlaid).
 
     ``kind`` is ``"line"`` or ``"bar"`` (default: by interval, see the module docstring); ``top``
-    how many dimensions keep their own colour; ``goal`` a value to draw as a horizontal rule;
+    how many dimensions keep their own colour; ``goal`` a value to draw as a horizontal rule, or a
+    :class:`~twibox_nb.goals.Goal`: a ``stay_above``/``stay_below`` level is drawn as that rule, and
+    any goal's progress (reversed for down-is-good metrics) is written under the title;
     ``title`` defaults to the metric's name. Nothing is displayed: show it by leaving it last in a
     cell, or export it with :func:`save_chart`.
 
@@ -86,8 +89,13 @@ def metric_chart(
     """
     if kind not in (None, "line", "bar"):
         raise ValueError(f"kind={kind!r}: use 'line', 'bar' or None (chosen by interval)")
+    progress = None
+    if isinstance(goal, Goal):
+        progress = goal_progress(goal, result)
+        # A level to stay above or below belongs on the intervals; a total to reach does not.
+        goal = None if goal.kind == "reach" else goal.target
     if goal is not None and (isinstance(goal, bool) or not isinstance(goal, (int, float)) or not math.isfinite(goal)):
-        raise ValueError(f"goal={goal!r}: a finite number")
+        raise ValueError(f"goal={goal!r}: a finite number or a Goal")
     data = chart_data(result, top=top)
     stackable, dimensional = _aggregation(result) in SUMMABLE, data.labels is not None
     kind = kind or _default_kind(result.interval, len(data.intervals), dimensional=dimensional, stackable=stackable)
@@ -107,7 +115,7 @@ def metric_chart(
         layers.extend(_goal_layers(float(goal)))
     heading = alt.TitleParams(
         text=title if title is not None else result.spec.name,
-        subtitle=_subtitle(result, data, shaded),
+        subtitle=_subtitle(result, data, shaded) + ([str(progress)] if progress is not None else []),
         anchor="start",
         subtitleColor=NEUTRAL,
         offset=18 if badge is not None else 8,  # room for the badge between the title and the plot

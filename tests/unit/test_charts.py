@@ -443,3 +443,20 @@ def test_offline_renderer_inlines_vega():
             enable_offline_rendering("cdn")  # type: ignore[arg-type]
     finally:
         alt.renderers.enable(before)
+
+
+def test_goal_objects_on_charts():
+    """A stay-above level is drawn as a rule; any goal's progress is written under the title."""
+    from twibox_nb import library
+    from twibox_nb.goals import Goal, goal_progress
+
+    conn = tb.connect(sandbox=tb.Sandbox(seed=7, now=NOW))
+    result = tb.fetch_metric(library.get("Messages sent"), conn, "this_month", now=NOW)
+    reach = Goal("reach", 5_000, "month")
+    spec = metric_chart(result, goal=reach).to_dict()
+    assert str(goal_progress(reach, result)) in spec["title"]["subtitle"]
+    assert not [layer for layer in spec.get("layer", []) if layer.get("mark", {}).get("type") == "rule"]
+    level = metric_chart(result, goal=Goal("stay_above", 60, "month")).to_dict()
+    rules = [layer for layer in level["layer"] if layer.get("mark", {}).get("type") == "rule"]
+    values = [v for r in rules for v in level["datasets"][r["data"]["name"]]]
+    assert values and values[0]["goal"] == 60
