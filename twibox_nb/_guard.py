@@ -120,7 +120,10 @@ class _Worker:
             process.wait()
             for stream in (process.stdin, process.stdout):
                 if stream is not None:
-                    stream.close()
+                    try:
+                        stream.close()
+                    except OSError:  # closing flushes what is buffered into a pipe the dead worker left
+                        pass
 
     def evaluate(self, text: str, body: Any, timeout: float) -> dict[str, Any]:
         """Evaluate ``text`` on ``body``: ``{"result": …}`` or ``{"error": description}``.
