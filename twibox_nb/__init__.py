@@ -17,6 +17,7 @@ read API:
 ['date', 'dimension', 'value']
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -49,9 +50,24 @@ from .sandbox import DEMO_CREDENTIALS, Faults, Sandbox
 from .scorecard import Scorecard
 from .spec import Count, Dynamic, Field, MetricSpec, RequestSpec, load_metric
 
+# Widgets load ipywidgets, which the core never imports: they come on first use.
+_WIDGETS = {
+    "ConnectWidget": "twibox_nb.widgets.connect",
+    "LibraryBrowser": "twibox_nb.widgets.library",
+    "MetricBuilder": "twibox_nb.widgets.builder",
+}
+
+
+def __getattr__(name: str):
+    if name in _WIDGETS:
+        return getattr(import_module(_WIDGETS[name]), name)
+    raise AttributeError(f"module 'twibox_nb' has no attribute {name!r}")
+
+
 __all__ = [
     "Alert",
     "CalculatedMetric",
+    "ConnectWidget",
     "Connection",
     "Count",
     "CredentialsError",
@@ -65,6 +81,8 @@ __all__ = [
     "FetchError",
     "Field",
     "Goal",
+    "LibraryBrowser",
+    "MetricBuilder",
     "MetricResult",
     "MetricSpec",
     "RequestSpec",

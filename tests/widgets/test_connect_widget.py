@@ -1,0 +1,163 @@
+"""The Connect form: sandbox or credentials → a tested connection; the secret never stays in widget state."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+import ipywidgets as widgets
+import pytest
+from ipywidgets import embed
+
+from twibox_nb.widgets.connect import ConnectWidget
+
+# Real-format credentials that are not the sandbox's: a test double answers for them.
+SID = "AC" + "0123456789abcdef" * 2
+KEY = "SK" + "fedcba9876543210" * 2
+SECRET = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"  # 32 hex: the shape of a real secret or auth token
+
+
+def saved_widget_state(*roots: widgets.Widget) -> str:
+    """Everything a notebook saved with widget state could hold, as one text."""
+    everything = widgets.Widget.get_manager_state(drop_defaults=False)  # every live widget's model
+    embedded = embed.embed_data(views=list(roots), drop_defaults=False)  # what "save widget state" writes
+    dependencies = embed.dependency_state(list(roots), drop_defaults=False)
+    return json.dumps([everything, embedded, dependencies], default=str)
+
+
+def account_double(seen: list[httpx.Request]) -> httpx.MockTransport:
+    """Answers the account resource like Twilio, for the credentials above only."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        expected = {
+            "Basic " + base64.b64encode(f"{KEY}:{SECRET}".encode()).decode(),
+            "Basic " + base64.b64encode(f"{SID}:{SECRET}".encode()).decode(),
+        }
+        if request.headers.get("Authorization") not in expected:
+            return httpx.Response(
+                401,
+                json={"code": 20003, "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003",
+                      "status": 401},
+            )  # fmt: skip
+        return httpx.Response(200, json={"sid": SID, "friendly_name": "My account", "status": "active"})
+
+    return httpx.MockTransport(handle)
+
+
+def test_the_sandbox_switch_connects_to_the_injected_sandbox(sandbox):
+    connected = []
+    w = ConnectWidget(sandbox=sandbox, env={}, on_connect=connected.append)
+    assert w.sandbox_switch.value and w.credentials.layout.display == "none" and w.api_secret.disabled
+    w.activate_button.click()
+    assert w.diagnosis.ok and w.connection.is_sandbox and connected == [w.connection]
+    assert "Connected to SANDBOX (demo data, not a real Twilio account)" in w.status.value
+    assert "twibox sandbox (demo data)" in w.status.value and w.error.value == ""
+    assert not w.activate_button.disabled and w.working.layout.display == "none"
+
+
+def test_activate_empties_the_secret_before_any_request_and_no_saved_state_holds_it():
+    seen: list[httpx.Request] = []
+    w = ConnectWidget(env={}, transport=account_double(seen))
+    secret_during_request = []
+    inner = w.transport
+
+    class Spy(httpx.BaseTransport):
+        def handle_request(self, request):
+            secret_during_request.append(w.api_secret.value)
+            return inner.handle_request(request)
+
+    w.transport = Spy()
+    w.account_sid.value, w.api_key.value, w.api_secret.value = SID, KEY, SECRET
+    w.region.value, w.edge.value = "ie1", "dublin"
+    w.activate_button.click()
+    assert w.diagnosis.ok, w.status.value
+    assert secret_during_request == [""]  # emptied before the network was asked anything
+    assert w.api_secret.value == ""
+    assert seen[0].url.host == "api.dublin.ie1.twilio.com"
+    assert w.connection.secret.reveal() == SECRET and SECRET not in repr(w.connection)
+    assert "friendly name 'My account'" in w.status.value.replace("&#x27;", "'")
+    saved = saved_widget_state(w)
+    assert SECRET not in saved and '"value": ""' in json.dumps(w.api_secret.get_state())
+
+
+def test_a_failed_activation_empties_the_field_too_and_says_why():
+    seen: list[httpx.Request] = []
+    w = ConnectWidget(env={}, transport=account_double(seen))
+    w.account_sid.value, w.api_key.value, w.api_secret.value = "AC123", KEY, SECRET
+    w.activate_button.click()  # malformed SID: refused before any request
+    assert seen == [] and w.connection is None and w.api_secret.value == ""
+    assert "'AC123' is not an Account SID" in w.error.message and "twibox-connect-error" in w.error._dom_classes
+    assert w.api_secret.placeholder.startswith("kept from the last try")  # in kernel memory, not in the widget
+    w.account_sid.value = SID
+    w.activate_button.click()  # the kept secret is used: no need to type it again
+    assert w.diagnosis.ok and w.connection.secret.reveal() == SECRET
+    w.api_secret.value = "0" * 32
+    w.activate_button.click()  # a wrong secret: Twilio's answer in plain words, with its link
+    assert not w.diagnosis.ok and w.connection is None and w.api_secret.value == ""
+    assert "Not connected (HTTP 401, Twilio error 20003)" in w.status.value
+    assert "https://www.twilio.com/docs/errors/20003" in w.status.value
+    assert SECRET not in saved_widget_state(w) and "0" * 32 not in saved_widget_state(w)
+
+
+def test_environment_credentials_are_used_but_shown_masked():
+    env = {"TWILIO_ACCOUNT_SID": SID, "TWILIO_API_KEY": KEY, "TWILIO_API_SECRET": SECRET, "TWILIO_REGION": "au1"}
+    seen: list[httpx.Request] = []
+    w = ConnectWidget(env=env, transport=account_double(seen))
+    assert (w.account_sid.value, w.api_key.value, w.api_secret.value) == ("", "", "")  # nothing copied in
+    assert w.account_sid.placeholder == f"AC…{SID[-4:]} (from TWILIO_ACCOUNT_SID)"
+    assert w.api_key.placeholder == f"SK…{KEY[-4:]} (from TWILIO_API_KEY)"
+    assert w.api_secret.placeholder == "•••••••• (from TWILIO_API_SECRET)"
+    assert w.region.placeholder == "au1 (from TWILIO_REGION)"
+    assert SECRET not in saved_widget_state(w)
+    own = json.dumps(embed.dependency_state([w], drop_defaults=False))  # this form's models only (others typed SIDs)
+    assert SID not in own and KEY not in own
+    w.activate_button.click()
+    assert w.diagnosis.ok and seen[0].url.host == "api.au1.twilio.com"
+    assert SECRET not in saved_widget_state(w)
+
+
+def test_a_real_format_auth_token_in_the_environment_is_never_shown(sandbox):
+    """The sandbox's Account SID + auth token (32 hex, a real token's shape), through its transport."""
+    c = sandbox.credentials
+    env = {"TWILIO_ACCOUNT_SID": c.account_sid, "TWILIO_AUTH_TOKEN": c.auth_token}
+    w = ConnectWidget(env=env, transport=sandbox.transport())
+    assert w.api_secret.placeholder == "•••••••• (auth token from TWILIO_AUTH_TOKEN)"
+    w.activate_button.click()
+    assert w.diagnosis.ok and w.connection.username == c.account_sid and not w.connection.is_sandbox
+    assert c.auth_token not in saved_widget_state(w) and c.auth_token not in w.status.value
+
+
+def test_switching_to_the_sandbox_drops_a_typed_secret(sandbox):
+    w = ConnectWidget(env={}, sandbox=sandbox)
+    w.sandbox_switch.value = False
+    assert not w.api_secret.disabled and w.credentials.layout.display is None
+    w.api_secret.value = SECRET
+    w.sandbox_switch.value = True
+    assert w.api_secret.disabled
+    w.activate_button.click()
+    assert w.connection.is_sandbox and w.api_secret.value == "" and SECRET not in saved_widget_state(w)
+
+
+def test_an_unexpected_error_is_shown_in_the_widget_not_lost():
+    def explode(request):
+        raise RuntimeError("transport exploded")
+
+    w = ConnectWidget(env={}, transport=httpx.MockTransport(explode))
+    w.account_sid.value, w.api_key.value, w.api_secret.value = SID, KEY, SECRET
+    w.activate_button.click()  # nothing escapes the click
+    assert "Unexpected error (please report it): RuntimeError: transport exploded" in w.error.message
+    assert "Traceback" in w.error.value and w.error.layout.display is None
+    assert w.api_secret.value == "" and not w.activate_button.disabled
+
+
+@pytest.mark.parametrize(
+    ("name", "css"),
+    [("sandbox_switch", "connect-sandbox"), ("account_sid", "connect-account-sid"), ("api_key", "connect-api-key"),
+     ("api_secret", "connect-api-secret"), ("region", "connect-region"), ("edge", "connect-edge"),
+     ("activate_button", "connect-activate"), ("status", "connect-status")],
+)  # fmt: skip
+def test_every_control_has_a_stable_css_class(name, css):
+    w = ConnectWidget(env={})
+    assert f"twibox-{css}" in getattr(w, name)._dom_classes and "twibox-connect" in w._dom_classes

@@ -1,0 +1,253 @@
+"""``MetricBuilder``: the reference product's custom-metric wizard as an ipywidgets view.
+
+The widget is a thin shell around :class:`~twibox_nb.builder.BuilderState`: a step indicator,
+one panel per step (``PANELS``; later steps add theirs), the first page's response, an error area
+where every callback's exception is shown, a progress line, and Back / Continue (which keep every
+choice). ``builder.spec`` is the :class:`~twibox_nb.spec.MetricSpec` so far.
+
+>>> from datetime import datetime, timezone
+>>> from twibox_nb.connection import connect
+>>> b = MetricBuilder(connect(sandbox=True), now=datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc))
+>>> b.request.endpoint.value = "Monitor alerts"
+>>> b.continue_button.click()
+>>> b.state.step, b.state.first_page.status
+('value', 200)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import ipywidgets as widgets
+
+from ..builder import STEPS, BuilderState
+from ..client import Progress
+from ..connection import Connection
+from ..spec import MetricSpec
+from ._common import MUTED, NOTE_STYLE, ErrorArea, busy, classed, esc, guard
+from ._field_steps import DimensionStep, ValueStep
+from ._jsontree import json_tree_html
+from ._request_step import RequestStep
+from .connect import ConnectWidget
+
+if TYPE_CHECKING:
+    from ..sandbox import Sandbox
+
+#: The panel of each step that is built (a later slice adds "date", "preview", "describe").
+PANELS: dict[str, Callable[..., widgets.Widget]] = {
+    "request": RequestStep,
+    "value": ValueStep,
+    "dimension": DimensionStep,
+}
+
+
+class MetricBuilder(widgets.VBox):
+    """Build a metric step by step. Without ``conn`` it starts with the Connect step.
+
+    ``now`` pins the clock of the preview range; ``preview_range`` is the range date tokens are
+    shown for (and the first page is fetched for). ``sandbox``, ``env`` and ``transport`` go to
+    the embedded :class:`~twibox_nb.widgets.connect.ConnectWidget`; ``fetch_options`` to the
+    page fetcher (a retry ``policy`` …).
+    """
+
+    def __init__(
+        self,
+        conn: Connection | None = None,
+        *,
+        now: datetime | None = None,
+        preview_range: str = "last_30_days",
+        sandbox: bool | Sandbox = False,
+        env: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        fetch_options: Mapping[str, Any] | None = None,
+        state: BuilderState | None = None,
+    ) -> None:
+        self.state = state or BuilderState(conn, now=now, preview_range=preview_range, fetch_options=fetch_options)
+        self.error = ErrorArea("builder-error")
+        self._guard = guard(self._report)
+        self.title = classed(widgets.HTML("<b style='font-size:1.15em'>Metric builder</b>"), "builder-title")
+        self.indicator = classed(widgets.HTML(), "builder-steps")
+
+        self.response_status = classed(widgets.HTML(), "builder-response-status")
+        self.response_tree = classed(widgets.HTML(), "builder-response-tree")
+        self.response = classed(
+            widgets.VBox([self.response_status, self.response_tree], layout=widgets.Layout(margin="8px 0 0 0")),
+            "builder-response",
+        )
+        self.progress_bar = classed(
+            widgets.IntProgress(value=0, min=0, max=1, bar_style="info", layout=widgets.Layout(width="200px")),
+            "builder-progress-bar",
+        )
+        self.progress_text = widgets.HTML(f"<span style='{NOTE_STYLE}'>Fetching the first page…</span>")
+        self.progress = classed(widgets.HBox([self.progress_bar, self.progress_text]), "builder-progress", "busy")
+        self.progress.layout.display = "none"
+
+        self.back_button = classed(widgets.Button(description="Back", icon="arrow-left"), "builder-back")
+        self.continue_button = classed(
+            widgets.Button(description="Continue", icon="arrow-right", button_style="success"), "builder-continue"
+        )
+        self.nav_note = classed(widgets.HTML(), "builder-continue-note")
+        self.back_button.on_click(self._guard(self._back))
+        self.continue_button.on_click(self._guard(self._continue))
+
+        # The panels come last: they report their first state to the navigation built above.
+        self.connect = ConnectWidget(sandbox=sandbox, env=env, transport=transport, on_connect=self._connected)
+        self._connecting = self.state.conn is None
+        self.panels: dict[str, widgets.Widget] = {
+            "request": RequestStep(self.state, self._guard, self._update_nav, change_connection=self._change_connection)
+        }
+        for key, panel in PANELS.items():
+            if key not in self.panels:
+                self.panels[key] = panel(self.state, self._guard, self._update_nav)
+        self.body = classed(widgets.VBox(), "builder-body")
+
+        super().__init__(
+            [
+                self.title,
+                self.indicator,
+                self.body,
+                self.error,
+                self.progress,
+                widgets.HBox([self.back_button, self.continue_button, self.nav_note]),
+                self.response,
+            ]
+        )
+        classed(self, "builder")
+        self._show()
+
+    # --- public ---------------------------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, spec: MetricSpec, conn: Connection | None = None, **options: Any) -> MetricBuilder:
+        """Reopen a saved metric: every step shows its saved choice (Continue fetches the first page)."""
+        keep = {k: options.pop(k) for k in ("now", "preview_range", "fetch_options") if k in options}
+        return cls(conn, state=BuilderState.from_spec(spec, conn, **keep), **options)
+
+    @property
+    def spec(self) -> MetricSpec:
+        """The metric so far (later steps' fields hold their defaults until those steps exist)."""
+        return self.state.spec
+
+    @property
+    def connection(self) -> Connection | None:
+        return self.state.conn
+
+    @property
+    def request(self) -> RequestStep:
+        return self.panels["request"]  # type: ignore[return-value]
+
+    @property
+    def value_step(self) -> ValueStep:
+        return self.panels["value"]  # type: ignore[return-value]
+
+    @property
+    def dimension_step(self) -> DimensionStep:
+        return self.panels["dimension"]  # type: ignore[return-value]
+
+    # --- behaviour ------------------------------------------------------------------------------
+    def _report(self, exc: BaseException) -> None:
+        self.error.show(exc)
+
+    def _connected(self, conn: Connection) -> None:
+        self.state.set_connection(conn)
+        self._connecting = False
+        self._show()
+
+    def _change_connection(self) -> None:
+        self._connecting = True
+        self._show()
+
+    def _continue(self, _button=None) -> None:
+        self.error.clear()
+        state = self.state
+        if state.step == "request" and state.continue_problem() is None and state.needs_fetch:
+            controls = [self.back_button, self.continue_button, *self.request.controls]
+            self.progress_bar.value = 0
+            with busy(controls, self.progress):
+                state.advance(progress=self._progress)
+        else:
+            state.advance()
+        self._show()
+
+    def _back(self, _button=None) -> None:
+        self.error.clear()
+        self.state.back()
+        self._show()
+
+    def _progress(self, event: Progress) -> None:
+        self.progress_bar.value = min(event.pages, self.progress_bar.max)
+        self.progress_text.value = (
+            f"<span style='{NOTE_STYLE}'>{event.records:,} records in {event.elapsed:.2f} s</span>"
+        )
+
+    def _show(self) -> None:
+        """Show the current step's panel (or the Connect form), the response and the navigation."""
+        if self._connecting:
+            self.body.children = [self.connect]
+        else:
+            panel = self.panels[self.state.step]
+            refresh = getattr(panel, "refresh", None)
+            if refresh is not None:
+                refresh()
+            self.body.children = [panel]
+        self.indicator.value = _indicator_html(self.state.step, self._connecting)
+        self._show_response()
+        self._update_nav()
+
+    def _show_response(self, tree: bool = True) -> None:
+        page = self.state.first_page
+        if page is None or self._connecting:
+            self.response.layout.display = "none"
+            return
+        self.response.layout.display = None
+        stale = (
+            " <span style='color:#9a6700'>· the request changed since: Continue fetches it again</span>"
+            if self.state.step == "request" and self.state.needs_fetch
+            else ""
+        )
+        self.response_status.value = (
+            f"<div><b>Response</b> <span style='color:{'#1a7f37' if page.status < 300 else '#cf222e'}'>"
+            f"{esc(page.summary())}</span>{stale}<br><span style='{NOTE_STYLE}'>GET {esc(page.url)}</span></div>"
+        )
+        if tree:
+            self.response_tree.value = json_tree_html(page.body)
+
+    def _update_nav(self) -> None:
+        if self._connecting:
+            self.back_button.disabled = True
+            self.continue_button.disabled = True
+            self.nav_note.value = f"<span style='{NOTE_STYLE}'>Activate a connection (or the sandbox) to start.</span>"
+            return
+        state = self.state
+        self.back_button.disabled = state.step == STEPS[0].key
+        problem = state.continue_problem()
+        self.continue_button.disabled = problem is not None
+        if state.step == "request" and problem is None:
+            self.continue_button.tooltip = "Fetches the first page, then select the value"
+        self.nav_note.value = f"<span style='{NOTE_STYLE}'>{esc(problem)}</span>" if problem else ""
+        if state.step == "request" and self.state.first_page is not None:
+            self._show_response(tree=False)  # only the "changed since" mark: the tree is unchanged
+
+
+def _indicator_html(current: str, connecting: bool) -> str:
+    pills = []
+    steps: list[tuple[str, str, str, bool]] = [("connect", "", "Connect", True)] if connecting else []
+    steps += [(s.key, str(s.number), s.title, s.available) for s in STEPS]
+    for key, number, title, available in steps:
+        here = key == ("connect" if connecting else current)
+        if here:
+            style = "background:#0969da;color:white;border-color:#0969da"
+        elif available:
+            style = "background:white;color:#24292f"
+        else:
+            style = f"background:#f6f8fa;color:{MUTED};opacity:0.6"
+        soon = "" if available else " title='coming soon'"
+        label = f"{number} {title}" if number else title
+        pills.append(
+            f"<span class='twibox-step{' twibox-step-current' if here else ''}'{soon} style='display:inline-block;"
+            f"border:1px solid #d0d7de;border-radius:12px;padding:2px 10px;margin:2px 4px 2px 0;{style}'>"
+            f"{esc(label)}</span>"
+        )
+    return f"<div>{''.join(pills)}</div>"

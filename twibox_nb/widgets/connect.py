@@ -1,0 +1,241 @@
+"""Connect: the reference product's "Activate Twilio" window, notebook-style.
+
+Account SID, API key SID and API key secret (a password field), region and edge, or the
+embedded sandbox. "Activate" builds the connection with :func:`twibox_nb.connect`, runs
+``conn.test()`` and says in plain words what happened.
+
+The secret never stays in widget state: the password field is emptied as soon as Activate has
+read it (success or not), so neither the frontend's model nor a notebook saved with widget state
+holds it; it lives on only inside the :class:`~twibox_nb.connection.Connection` (a ``Secret``
+that never shows itself). Values taken from ``TWILIO_*`` environment variables are never copied
+into a widget: the fields stay empty and their placeholders say, masked, what will be used.
+
+>>> w = ConnectWidget(sandbox=True)
+>>> w.activate_button.click()
+>>> w.connection.is_sandbox, w.diagnosis.ok
+(True, True)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+import httpx
+import ipywidgets as widgets
+
+from ..builder import mask_identifier
+from ..client import Diagnosis
+from ..connection import Connection, Secret, connect
+from ._common import ERROR_STYLE, MUTED, NOTE_STYLE, OK_STYLE, ErrorArea, busy, classed, esc, guard, link
+
+if TYPE_CHECKING:
+    from ..sandbox import Sandbox
+
+REGIONS = ("us1", "ie1", "au1")
+EDGES = ("ashburn", "dublin", "frankfurt", "sao-paulo", "singapore", "sydney", "tokyo", "umatilla")
+KEYS_HELP = "https://www.twilio.com/docs/iam/api-keys"
+LABEL = {"description_width": "130px"}
+
+
+def _wide(width: str = "460px") -> widgets.Layout:
+    return widgets.Layout(width=width)
+
+
+def _placeholder(env: Mapping[str, str], name: str, shown: str, fallback: str) -> str:
+    return f"{shown} (from {name})" if env.get(name) else fallback
+
+
+class ConnectWidget(widgets.VBox):
+    """Credentials (or the sandbox) → a tested :class:`~twibox_nb.connection.Connection`.
+
+    ``sandbox=True`` starts with the sandbox switch on; a :class:`~twibox_nb.sandbox.Sandbox`
+    instance is what the switch then uses (tests pass one with a frozen clock). ``env`` replaces
+    ``os.environ``; ``transport`` replaces the network for real credentials (an httpx transport).
+    ``on_connect(conn)`` callbacks run after a successful test; ``widget.connection`` holds it.
+    """
+
+    def __init__(
+        self,
+        *,
+        sandbox: bool | Sandbox = False,
+        env: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        on_connect: Callable[[Connection], None] | None = None,
+    ) -> None:
+        self.env = dict(os.environ if env is None else env)
+        self.transport = transport
+        self._sandbox = sandbox if sandbox is not True and sandbox is not False else None
+        self._kept_secret: Secret | None = None  # after a failed Activate: in kernel memory only
+        self._callbacks: list[Callable[[Connection], None]] = [on_connect] if on_connect else []
+        self.connection: Connection | None = None
+        self.diagnosis: Diagnosis | None = None
+
+        env_ = self.env
+        self.title = widgets.HTML(
+            "<b style='font-size:1.1em'>Connect to Twilio</b> "
+            f"<span style='{NOTE_STYLE}'>— an API key of type Main or Standard reads everything "
+            f"({link(KEYS_HELP, 'how to create one')})</span>"
+        )
+        self.sandbox_switch = classed(
+            widgets.Checkbox(
+                value=sandbox is not False,
+                description="Use the sandbox: demo data, no account needed",
+                indent=False,
+                layout=widgets.Layout(width="auto"),
+            ),
+            "connect-sandbox",
+        )
+        sid = env_.get("TWILIO_ACCOUNT_SID", "")
+        key = env_.get("TWILIO_API_KEY", "")
+        self.account_sid = classed(
+            widgets.Text(
+                description="Account SID",
+                placeholder=_placeholder(env_, "TWILIO_ACCOUNT_SID", mask_identifier(sid), "AC followed by 32 hex"),
+                style=LABEL,
+                layout=_wide(),
+            ),
+            "connect-account-sid",
+        )
+        self.api_key = classed(
+            widgets.Text(
+                description="API Key SID",
+                placeholder=_placeholder(env_, "TWILIO_API_KEY", mask_identifier(key), "SK followed by 32 hex"),
+                style=LABEL,
+                layout=_wide(),
+            ),
+            "connect-api-key",
+        )
+        self.api_secret = classed(
+            widgets.Password(description="API Key Secret", style=LABEL, layout=_wide()), "connect-api-secret"
+        )
+        self.region = classed(
+            widgets.Combobox(
+                description="Region",
+                options=list(REGIONS),
+                placeholder=_placeholder(env_, "TWILIO_REGION", env_.get("TWILIO_REGION", ""), "default (us1)"),
+                style=LABEL,
+                layout=_wide("300px"),
+            ),
+            "connect-region",
+        )
+        self.edge = classed(
+            widgets.Combobox(
+                description="Edge",
+                options=list(EDGES),
+                placeholder=_placeholder(env_, "TWILIO_EDGE", env_.get("TWILIO_EDGE", ""), "default"),
+                style=LABEL,
+                layout=_wide("300px"),
+            ),
+            "connect-edge",
+        )
+        self.activate_button = classed(
+            widgets.Button(description="Activate", button_style="success", icon="plug"), "connect-activate"
+        )
+        self.working = classed(widgets.HTML(f"<span style='{NOTE_STYLE}'>Testing the connection…</span>"), "busy")
+        self.working.layout.display = "none"
+        self.status = classed(widgets.HTML(), "connect-status")
+        self.error = ErrorArea("connect-error")
+
+        self._secret_placeholder()
+        self.credentials = widgets.VBox([self.account_sid, self.api_key, self.api_secret, self.region, self.edge])
+        on_error = guard(self.error.show)
+        self.activate_button.on_click(on_error(self._activate))
+        self.sandbox_switch.observe(on_error(self._switched), names="value")
+        super().__init__(
+            [
+                self.title,
+                self.sandbox_switch,
+                self.credentials,
+                widgets.HBox([self.activate_button, self.working]),
+                self.status,
+                self.error,
+            ]
+        )
+        classed(self, "connect")
+        self._switched()
+
+    # --- behaviour ------------------------------------------------------------------------------
+    def on_connect(self, callback: Callable[[Connection], None]) -> None:
+        """Call ``callback(conn)`` after each successful Activate."""
+        self._callbacks.append(callback)
+
+    def _secret_placeholder(self) -> None:
+        env = self.env
+        if self._kept_secret is not None:
+            text = "kept from the last try (hidden); type to replace"
+        elif env.get("TWILIO_API_SECRET"):
+            text = "•••••••• (from TWILIO_API_SECRET)"
+        elif env.get("TWILIO_AUTH_TOKEN"):
+            text = "•••••••• (auth token from TWILIO_AUTH_TOKEN)"
+        else:
+            text = "shown once when the key is created"
+        self.api_secret.placeholder = text
+
+    def _switched(self, _change=None) -> None:
+        on = self.sandbox_switch.value
+        for field in (self.account_sid, self.api_key, self.api_secret, self.region, self.edge):
+            field.disabled = on
+        self.credentials.layout.display = "none" if on else None
+
+    def _take_secret(self) -> Secret | None:
+        """Read the password field and empty it at once: the secret leaves widget state here."""
+        typed = self.api_secret.value
+        self.api_secret.value = ""
+        if typed:
+            self._kept_secret = Secret(typed.strip())
+        return self._kept_secret
+
+    def _build(self) -> Connection:
+        if self.sandbox_switch.value:
+            self.api_secret.value = ""  # never keep a secret typed before switching to the sandbox
+            return connect(sandbox=self._sandbox or True)
+        secret = self._take_secret()
+        typed = secret.reveal() if secret is not None else None
+        key = self.api_key.value.strip() or None
+        # With an API key (typed or in the environment) the secret is the key's; without, an auth token.
+        has_key = bool(key or self.env.get("TWILIO_API_KEY"))
+        return connect(
+            self.account_sid.value.strip() or None,
+            key,
+            typed if has_key else None,
+            auth_token=None if has_key else typed,
+            region=self.region.value.strip() or None,
+            edge=self.edge.value.strip() or None,
+            transport=self.transport,
+            env=self.env,
+        )
+
+    def _activate(self, _button=None) -> None:
+        self.error.clear()
+        self.status.value = ""
+        self.connection = None
+        try:
+            conn = self._build()
+        finally:
+            self._secret_placeholder()
+        with busy([self.activate_button, self.sandbox_switch], self.working):
+            diagnosis = conn.test()
+        self.diagnosis = diagnosis
+        self.status.value = _diagnosis_html(diagnosis)
+        if diagnosis.ok:
+            self._kept_secret = None  # the connection holds it now
+            self._secret_placeholder()
+            self.connection = conn
+            for callback in self._callbacks:
+                callback(conn)
+
+
+def _diagnosis_html(d: Diagnosis) -> str:
+    took = f" <span style='color:{MUTED}'>({d.elapsed:.2f} s)</span>" if d.elapsed is not None else ""
+    if d.ok:
+        return f"<div style='{OK_STYLE}'>✓ {esc(d.message)}{took}</div>"
+    detail = []
+    if d.status is not None:
+        detail.append(f"HTTP {d.status}")
+    if d.code is not None:
+        detail.append(f"Twilio error {d.code}")
+    more = f" {link(d.more_info, 'What this error means')}" if d.more_info else ""
+    head = f"Not connected ({', '.join(detail)})" if detail else "Not connected"
+    return f"<div style='{ERROR_STYLE}'><b>✗ {esc(head)}.</b> {esc(d.message)}{more}{took}</div>"
