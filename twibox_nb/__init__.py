@@ -33,6 +33,7 @@ from ._exceptions import (
     FetchError,
     ResponseFormatError,
     SpecError,
+    StoreError,
     TwiboxError,
     TwilioAPIError,
     UnsafeRequestError,
@@ -49,6 +50,7 @@ from .metric import MetricResult, TruncationWarning, fetch_metric
 from .sandbox import DEMO_CREDENTIALS, Faults, Sandbox
 from .scorecard import Scorecard
 from .spec import Count, Dynamic, Field, MetricSpec, RequestSpec, load_metric
+from .store import Store
 
 # Widgets load ipywidgets, which the core never imports: they come on first use.
 _WIDGETS = {
@@ -90,6 +92,8 @@ __all__ = [
     "Sandbox",
     "Scorecard",
     "SpecError",
+    "Store",
+    "StoreError",
     "Summary",
     "TruncationWarning",
     "TwiboxError",

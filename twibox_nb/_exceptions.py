@@ -84,3 +84,8 @@ class ExpressionError(TwiboxError):
         where = f" at position {position}" if position is not None else ""
         prefix = f"{code}: " if code else ""
         super().__init__(f"{prefix}{message}{where}")
+
+
+class StoreError(TwiboxError):
+    """The metric store cannot do what was asked: a bad store URL, an unknown stored metric, a store
+    written by a newer twibox_nb, or a database error (the message says which store)."""

@@ -1,4 +1,10 @@
-"""The ``twibox`` command line: ``twibox fetch`` a metric, ``twibox sandbox`` to serve demo data."""
+"""The ``twibox`` command line: ``twibox fetch`` a metric, ``twibox sync`` metrics into the store,
+``twibox history`` from it, ``twibox sandbox`` to serve demo data.
+
+Exit codes: 0 success; 1 an error (one line on stderr, ``twibox <command>: …``); 2 a usage error
+(argparse); ``twibox sync`` exits 3 when every metric was stored but some fetch was truncated
+(page cap, error after some pages), so a scheduler notices incomplete data.
+"""
 
 from __future__ import annotations
 
@@ -60,6 +66,95 @@ def run_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _connection(sandbox: str | None, now: datetime | None):
+    from .connection import connect
+
+    if sandbox is None:
+        return connect()
+    if sandbox == "in-process":
+        from .sandbox import Sandbox
+
+        return connect(sandbox=Sandbox(now=now))  # a pinned clock pins the demo data too
+    return connect(sandbox=sandbox)
+
+
+def _load(name: str):
+    """A metric file, or a library metric's name (for ``twibox sync "Messages sent"``)."""
+    from . import library
+    from ._exceptions import SpecError
+    from .spec import load_metric
+
+    path = Path(name)
+    if path.suffix.lower() == ".json" or path.exists():
+        return load_metric(path)
+    try:
+        return library.get(name)
+    except SpecError as exc:
+        raise SpecError("metric", f"{name!r} is neither a metric file nor a library metric ({exc.detail})") from None
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    from .metric import TruncationWarning
+    from .store import Store
+
+    now = _parse_now(args.now)
+    failed = truncated = 0
+    try:
+        conn = _connection(args.sandbox, now)
+        store = Store(args.store)
+    except (TwiboxError, ValueError) as exc:
+        print(f"twibox sync: {exc}", file=sys.stderr)
+        return 1
+    with store:
+        for name in args.metrics:
+            try:
+                spec = _load(name)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", TruncationWarning)  # the report line says it
+                    report = store.sync(spec, conn, args.range, now=now)
+            except (TwiboxError, ValueError) as exc:
+                failed += 1
+                print(f"twibox sync: {name}: {exc}", file=sys.stderr)
+                continue
+            truncated += report.truncated
+            print(f"synced {report} → {store.url}", file=sys.stderr if args.quiet else sys.stdout)
+    if failed:
+        return 1
+    return 3 if truncated else 0
+
+
+def run_history(args: argparse.Namespace) -> int:
+    from .metric import TruncationWarning
+    from .store import Store
+
+    try:
+        path = Path(args.metric)
+        metric = _load(args.metric) if path.suffix.lower() == ".json" or path.exists() else args.metric
+        with Store(args.store) as store, warnings.catch_warnings(record=True):
+            warnings.simplefilter("ignore", TruncationWarning)  # result.warnings are printed below
+            result = store.history(metric, args.range, args.interval, args.compare, now=_parse_now(args.now),
+                                   account=args.account)  # fmt: skip
+    except (TwiboxError, ValueError) as exc:
+        print(f"twibox history: {exc}", file=sys.stderr)
+        return 1
+    table = result.data.assign(date=result.data["date"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    if args.csv:
+        atomic_write_text(Path(args.csv), table.to_csv(index=False))
+        print(f"wrote {len(table)} rows to {args.csv}", file=sys.stderr)
+    else:
+        print(table.to_string(index=False))
+    print(repr(result), file=sys.stderr)
+    return 0
+
+
+def _store_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", default=None, metavar="URL",
+        help="the store: a path, sqlite:///path or postgresql://… "
+        "(default: $TWIBOX_STORE, else the user's data directory)",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="twibox", description="twibox_nb: Twilio metrics for notebooks.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +174,32 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--now", default=None, help="pin the clock (ISO 8601, UTC), for reproducible runs")
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")
     fetch.set_defaults(run=run_fetch)
+
+    sync = commands.add_parser(
+        "sync", help="fetch metrics and store them (one shot, for cron or any scheduler)",
+        epilog="exit codes: 0 stored, 1 an error, 3 stored but some fetch was truncated (values incomplete)",
+    )  # fmt: skip
+    sync.add_argument("metrics", nargs="+", metavar="METRIC", help="metric files (twibox_metric JSON) or library names")
+    sync.add_argument("--range", default=None, help="date range to (re)sync (default: each metric's own)")
+    _store_argument(sync)
+    sync.add_argument(
+        "--sandbox", nargs="?", const="in-process", default=None, metavar="URL",
+        help="use the embedded sandbox (demo data), or a loopback sandbox server at URL",
+    )  # fmt: skip
+    sync.add_argument("--now", default=None, help="pin the clock (ISO 8601, UTC), for reproducible runs")
+    sync.add_argument("--quiet", action="store_true", help="report lines on stderr only")
+    sync.set_defaults(run=run_sync)
+
+    history = commands.add_parser("history", help="a stored metric's history, as a table or CSV")
+    history.add_argument("metric", help="a metric file, or a stored metric's name or identity")
+    history.add_argument("--range", default=None, help="date range (default: the metric's own)")
+    history.add_argument("--interval", default=None, help="hour, day, week, month, quarter or year")
+    history.add_argument("--compare", default=None, choices=["previous_period", "same_period_last_year"])
+    _store_argument(history)
+    history.add_argument("--account", default=None, help="the Account SID, when the metric is stored for several")
+    history.add_argument("--csv", default=None, metavar="OUT", help="write the aggregated table to this CSV file")
+    history.add_argument("--now", default=None, help="pin the clock (ISO 8601, UTC)")
+    history.set_defaults(run=run_history)
 
     sandbox = commands.add_parser("sandbox", help="serve the synthetic Twilio account on loopback")
     sandbox_cli.add_arguments(sandbox)
