@@ -25,6 +25,14 @@ twibox_nb.builder.ChoiceError: value: 'status' holds text (...), not numbers: a 
 >>> state.select_value(Count()); state.select_dimension(Field("status"))
 >>> state.spec.to_dict()["value"], state.spec.to_dict()["dimension"], state.spec.to_dict()["date"]
 ({'count': True}, {'field': 'status'}, {'field': 'date_sent'})
+>>> for _ in range(3): state.advance()        # steps 2 → 3 → 4 → 5
+>>> state.step
+'preview'
+>>> state.expression
+'messages.{"date": date_sent, "value": 1, "dimension": status}'
+>>> result = state.preview()                   # every page of the preview range, fetched once
+>>> int(result.summary.current) == len(result.rows), state.stored.report.stop_reason
+(True, 'complete')
 """
 
 from __future__ import annotations
@@ -32,19 +40,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 
 from . import field_choices, token_menu
-from ._exceptions import SpecError, TwiboxError, TwilioAPIError
+from . import preview as previews
+from ._exceptions import ExpressionError, SpecError, TwiboxError, TwilioAPIError
 from .catalog import ENDPOINTS, DateFilter, Endpoint, find_endpoint
 from .client import PageFetcher, Progress
 from .connection import Connection
 from .dates import TOKENS, DateRange, resolve_range
+from .expression import DEFAULT_TIMEOUT, custom_expression, generate
 from .field_choices import Choice
 from .fields import FieldInfo, discover_fields
+from .metric import MetricResult
 from .pagination import detect
+from .preview import DateChoice, StoredFetch
 from .records import find_records
 from .request import build_request, resolve_params
 from .spec import Count, Dynamic, Field, MetricSpec, Pagination, RequestSpec
@@ -59,6 +72,7 @@ __all__ = [
     "BuilderState",
     "Choice",
     "ChoiceError",
+    "DateChoice",
     "FirstPage",
     "Row",
     "RowPreview",
@@ -76,7 +90,7 @@ StepKey = Literal["request", "value", "dimension", "date", "preview", "describe"
 
 @dataclass(frozen=True)
 class Step:
-    """One step of the builder. Later steps are listed but not ``available`` until they are built."""
+    """One step of the builder (``available`` False would list a step that is not built yet)."""
 
     key: StepKey
     number: int
@@ -85,14 +99,14 @@ class Step:
     available: bool = True
 
 
-# The reference product's six steps. Later slices switch steps 4–6 on (and add their panels).
+# The reference product's six steps.
 STEPS: tuple[Step, ...] = (
     Step("request", 1, "Prepare API request"),
     Step("value", 2, "Select value"),
     Step("dimension", 3, "Segment by dimension", optional=True),
-    Step("date", 4, "Select date", optional=True, available=False),
-    Step("preview", 5, "Preview & customize", available=False),
-    Step("describe", 6, "Describe metric", available=False),
+    Step("date", 4, "Select date", optional=True),
+    Step("preview", 5, "Preview & customize"),
+    Step("describe", 6, "Describe metric"),
 )
 
 POST_DISABLED_REASON = (
@@ -230,9 +244,11 @@ class FirstPage:
         return f"FirstPage({self.summary()}, url={self.url!r})"
 
 
-# The MetricSpec fields no step edits yet (steps 5–6 will): kept as loaded (from_spec) so that a
-# round trip changes nothing, and MetricSpec's defaults otherwise.
+# The MetricSpec fields steps 5–6 edit (and ``extra``, which no step edits): kept as loaded
+# (from_spec) so that a round trip changes nothing, and MetricSpec's defaults otherwise.
 _LATER = ("expression", "description", "aggregation", "favourable_trend", "date_range", "interval", "extra")
+#: What step 6 may change, with :meth:`BuilderState.describe`.
+DESCRIBED = ("name", "description", "aggregation", "favourable_trend", "date_range", "interval")
 
 
 class BuilderState:
@@ -240,7 +256,8 @@ class BuilderState:
 
     ``conn`` may be None until the Connect step has run (:meth:`set_connection`). ``now`` pins the
     clock for the preview range (default: the current UTC time). ``fetch_options`` go to
-    :class:`~twibox_nb.client.PageFetcher` (a ``policy``, a ``sleep`` …).
+    :class:`~twibox_nb.client.PageFetcher` (a ``policy``, a ``sleep`` …). ``expression_timeout``
+    is the seconds a custom expression may run on one page of the preview before it is stopped.
     """
 
     def __init__(
@@ -250,8 +267,10 @@ class BuilderState:
         now: datetime | None = None,
         preview_range: str = "last_30_days",
         fetch_options: Mapping[str, Any] | None = None,
+        expression_timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.conn = conn
+        self.expression_timeout = expression_timeout
         self.now = now
         self.fetch_options = dict(fetch_options or {})
         self.method = "GET"
@@ -271,6 +290,11 @@ class BuilderState:
         self.later: dict[str, Any] = {}
         self.step: StepKey = "request"
         self.notes: list[str] = []  # things the analyst should know (e.g. a choice dropped by a refetch)
+        self.stored: StoredFetch | None = None  # every page of the preview range (step 5), fetched once
+        self.preview_error: TwiboxError | None = None  # why the last preview failed
+        self.saved_path: str | None = None
+        self._saved_spec: MetricSpec | None = None
+        self._evaluated: tuple[MetricSpec, StoredFetch, MetricResult | TwiboxError] | None = None
 
     # --- opening a saved metric ----------------------------------------------------------------
     @classmethod
@@ -579,6 +603,233 @@ class BuilderState:
         records = self.first_page.records if self.first_page else []
         return field_choices.distinct_values(self.fields, records, path)
 
+    # --- step 4: the date ----------------------------------------------------------------------
+    def date_choices(self) -> list[DateChoice]:
+        """Dynamic (the time of storing) first, then the date fields with an example read as UTC."""
+        return previews.date_choices(self.fields)
+
+    def explain_date(self, path: str) -> str | None:
+        """Why ``path`` cannot be the metric's date (None when it can)."""
+        if not self._checkable():
+            return None
+        info = self.field_info(path)
+        if info is None:
+            return f"{path!r} is not a field of the first page's records"
+        if info.as_date:
+            return None
+        example = f" (e.g. {info.examples[0]!r})" if info.examples else ""
+        return (
+            f"{path!r} holds {info.kind.replace('_', ' ')}{example}, not dates: choose a field holding "
+            "RFC 2822 or ISO 8601 dates, or the time of storing (dynamic)"
+        )
+
+    def select_date(self, date: Field | Dynamic | str | None) -> None:
+        """Choose the date: a date field, :class:`Dynamic` (the time of storing), or None (the default)."""
+        choice = Field(date) if isinstance(date, str) else date
+        if choice is not None and not isinstance(choice, (Field, Dynamic)):
+            raise ChoiceError("date", "choose a date field, or Dynamic() for the time of storing")
+        reason = self.explain_date(choice.path) if isinstance(choice, Field) else None
+        if reason is not None:
+            raise ChoiceError("date", reason)
+        self.date = choice
+
+    @property
+    def effective_date(self) -> Field | Dynamic:
+        return self.date if self.date is not None else self.default_date
+
+    # --- step 5: the expression and the preview --------------------------------------------------
+    @property
+    def list_key(self) -> str | None:
+        """Where the records are in a page: the first page's answer, else the catalogue's."""
+        if self.first_page is not None:
+            return self.first_page.list_key
+        endpoint = self.endpoint
+        return endpoint.list_key if endpoint else None
+
+    @property
+    def generated_expression(self) -> str:
+        """The JSONata the value, dimension and date choices generate (one row per record)."""
+        return generate(self.list_key, previews.selection_of(self.spec.replace(expression=None))).text
+
+    @property
+    def customised(self) -> bool:
+        return bool(self.later.get("expression"))
+
+    @property
+    def expression(self) -> str:
+        """The expression the metric runs: the customised one, else the generated one."""
+        return self.later.get("expression") or self.generated_expression
+
+    def set_expression(self, text: str) -> None:
+        """Keep an edited expression as customised (the generated text itself is not a customisation).
+
+        A syntax error raises :class:`~twibox_nb.ExpressionError` with its position, and the
+        previous expression stays.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise ExpressionError("the expression is empty: type one, or reset to the generated one", code="S0207")
+        if text.strip() == self.generated_expression:
+            self.later["expression"] = None
+            return
+        custom_expression(text, timeout=self.expression_timeout)  # the syntax check: raises with the position
+        self.later["expression"] = text
+
+    def reset_expression(self) -> None:
+        """Drop the customised expression: the generated one runs again."""
+        self.later["expression"] = None
+
+    @property
+    def needs_preview_fetch(self) -> bool:
+        """True when the preview's pages are missing or were fetched for another request, range or connection."""
+        stored = self.stored
+        if stored is None or self.conn is None:
+            return True
+        try:
+            request = self.request_spec()
+        except SpecError:
+            return True
+        return (
+            stored.request != request
+            or stored.date_range != self.date_range
+            or stored.connection_label != self.conn.label
+        )
+
+    def fetch_preview(self, progress: Callable[[Progress], None] | None = None) -> StoredFetch:
+        """Fetch every page of the preview range once (up to the page cap) and keep the bodies.
+
+        A first page without a next page (or without paging) is reused: no request is sent then.
+        """
+        if self.conn is None:
+            raise ChoiceError("preview", "there is no connection yet: activate one (or the sandbox) first")
+        request = self.request_spec()
+        page = self.first_page
+        if page is not None and not self.needs_fetch and (not page.has_more or request.pagination == "none"):
+            stored = previews.single_page_fetch(
+                request, self.conn, page.date_range, body=page.body, elapsed=page.elapsed, fetched_at=self._now()
+            )
+        else:
+            stored = previews.fetch_pages(
+                request, self.conn, self.date_range, now=self._now(), progress=progress,
+                fetch_options=self.fetch_options,
+            )  # fmt: skip
+        self.stored = stored
+        self._evaluated = None
+        return stored
+
+    def preview(self, progress: Callable[[Progress], None] | None = None) -> MetricResult:
+        """The metric over the preview range: pages fetched once, then evaluated from memory.
+
+        A change of value, dimension, date, expression, aggregation or interval re-evaluates the
+        stored pages without a request. An expression error is raised (and kept in
+        :attr:`preview_error`); the builder stays usable.
+        """
+        if self.needs_preview_fetch:
+            self.fetch_preview(progress)
+        self.preview_error = None
+        try:
+            return self._evaluate()
+        except TwiboxError as exc:
+            self.preview_error = exc
+            raise
+
+    def _evaluate(self) -> MetricResult:
+        stored, spec = self.stored, self.spec
+        assert stored is not None
+        cached = self._evaluated
+        if cached is not None and cached[1] is stored and cached[0] == spec:
+            if isinstance(cached[2], TwiboxError):
+                raise cached[2]  # a failure is kept too: a runaway expression is not run twice
+            return cached[2]
+        try:
+            result = previews.preview_result(spec, stored, timeout=self.expression_timeout, source=self.data_source)
+        except TwiboxError as exc:
+            self._evaluated = (spec, stored, exc)
+            raise
+        self._evaluated = (spec, stored, result)
+        return result
+
+    @property
+    def result(self) -> MetricResult | None:
+        """The preview of the metric as it stands (None before the preview's fetch, or when it fails)."""
+        if self.needs_preview_fetch:
+            return None
+        try:
+            return self._evaluate()
+        except TwiboxError:
+            return None
+
+    def preview_table(self, rows: int = previews.PREVIEW_ROWS) -> Any:
+        """The first rows of the preview's aggregated frame (a DataFrame; None before a preview)."""
+        result = self.result
+        return previews.preview_table(result, rows) if result is not None else None
+
+    def paging(self) -> list[tuple[str, str]]:
+        """The pagination panel's lines (empty before the preview's fetch)."""
+        return previews.paging_lines(self.stored) if self.stored is not None else []
+
+    def truncation_warning(self) -> str | None:
+        return previews.truncation_warning(self.stored) if self.stored is not None else None
+
+    def error_pointer(self) -> str | None:
+        """The expression's line with a caret under the last preview error's position (when known)."""
+        exc = self.preview_error
+        position = getattr(exc, "position", None)
+        return previews.point_at(self.expression, position) if isinstance(exc, ExpressionError) else None
+
+    # --- step 6: describe, save, copy as code -------------------------------------------------
+    def describe(self, **changes: Any) -> None:
+        """Set the name, description, aggregation, favourable trend, default range or interval.
+
+        Each is checked as the spec checks it; a refused value raises :class:`ChoiceError` and
+        nothing changes.
+        """
+        unknown = set(changes) - set(DESCRIBED)
+        if unknown:
+            raise ChoiceError("describe", f"{sorted(unknown)[0]!r} is not described here: use {', '.join(DESCRIBED)}")
+        if "name" in changes and isinstance(changes["name"], str):
+            changes["name"] = changes["name"].strip()
+        try:
+            self.spec.replace(**changes)
+        except SpecError as exc:
+            raise ChoiceError("describe", f"{exc.field.replace('_', ' ')}: {exc.detail}") from None
+        for key, value in changes.items():
+            if key == "name":
+                self.name = value
+            else:
+                self.later[key] = value
+
+    @property
+    def default_save_path(self) -> str:
+        """A file name from the metric's name (``messages_by_status.json``)."""
+        slug = "".join(c if c.isalnum() else "_" for c in self.spec.name.lower()).strip("_")
+        while "__" in slug:
+            slug = slug.replace("__", "_")
+        return f"{slug or 'metric'}.json"
+
+    def save(self, path: str | None = None) -> str:
+        """Write the spec file (atomically; its folder is created) and return where it went."""
+        target = (path if path is not None else self.default_save_path).strip()
+        if not target:
+            raise ChoiceError("describe", "type where to save the metric file (e.g. metrics/my_metric.json)")
+        spec = self.spec
+        try:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            written = spec.save(target)
+        except OSError as exc:
+            raise ChoiceError("describe", f"cannot write {target}: {exc.strerror or exc}") from None
+        self.saved_path, self._saved_spec = str(written), spec
+        return str(written)
+
+    def copy_as_code(self) -> str:
+        """The few lines that fetch this metric headlessly over the preview range (no credential in them).
+
+        They load the saved file when the metric was saved as it stands, else hold its JSON.
+        """
+        spec = self.spec
+        saved = self.saved_path if self._saved_spec == spec else None
+        sandbox = bool(self.conn is not None and self.conn.is_sandbox)
+        return previews.copy_as_code(spec, sandbox=sandbox, date_range=self.preview_range, path=saved)
+
     # --- navigation ----------------------------------------------------------------------------
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -605,8 +856,13 @@ class BuilderState:
             return self.request_problem()
         if self.step == "value" and self.value is None:
             return "choose what to measure: a field that holds numbers, or count of records"
+        if self.step == "preview":
+            if self.preview_error is not None:
+                return "the preview failed: fix the expression (or reset it to the generated one), then preview again"
+            if self.stored is None:
+                return "preview the data first"
         if self.next_step() is None:
-            return "this is the last step available for now: builder.spec holds the metric so far"
+            return "this is the last step: Save writes the metric file; builder.spec holds it"
         return None
 
     def advance(self, progress: Callable[[Progress], None] | None = None) -> FirstPage | None:
@@ -663,8 +919,8 @@ class BuilderState:
 
     def summary(self) -> list[tuple[str, str]]:
         """The metric so far as ``(what, choice)`` lines for people."""
-        date = self.date if self.date is not None else self.default_date
-        date_text = "time of fetching (dynamic)" if isinstance(date, Dynamic) else date.path
+        date = self.effective_date
+        date_text = "time of storing (dynamic)" if isinstance(date, Dynamic) else date.path
         if self.date is None:
             date_text += " (default)"
         value = self.value

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 import httpx
+import pandas as pd
 import pytest
 
 from twibox_nb import library
-from twibox_nb._exceptions import DateRangeError, SpecError, TwilioAPIError
+from twibox_nb._exceptions import DateRangeError, ExpressionError, SpecError, TwilioAPIError
 from twibox_nb.builder import (
     METHODS,
     POST_DISABLED_REASON,
@@ -22,7 +26,8 @@ from twibox_nb.builder import (
 )
 from twibox_nb.calculated import CalculatedMetric
 from twibox_nb.connection import connect
-from twibox_nb.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
+from twibox_nb.preview import point_at
+from twibox_nb.spec import Count, Dynamic, Field, MetricSpec, RequestSpec, load_metric
 
 from ..conftest import NOW
 
@@ -342,7 +347,7 @@ def test_codes_sent_as_text_split_a_product_api_metric(state):
 
 def test_back_and_continue_keep_choices_and_do_not_fetch_again(state, transport):
     assert [s.key for s in STEPS] == ["request", "value", "dimension", "date", "preview", "describe"]
-    assert [s.key for s in STEPS if s.available] == ["request", "value", "dimension"]
+    assert all(s.available for s in STEPS)
     messages(state)
     assert state.advance() is not None and state.step == "value"
     assert state.continue_problem().startswith("choose what to measure")
@@ -351,8 +356,7 @@ def test_back_and_continue_keep_choices_and_do_not_fetch_again(state, transport)
     state.select_value("price")
     state.advance()
     state.select_dimension("status")
-    assert state.step == "dimension" and state.next_step() is None
-    assert "last step available" in state.continue_problem()
+    assert state.step == "dimension" and state.next_step().key == "date" and state.continue_problem() is None
     state.back()
     state.back()
     state.back()  # the first step stays the first
@@ -420,3 +424,217 @@ def test_a_reopened_metric_keeps_its_choices_through_the_steps(state):
     state.advance()
     assert state.spec == spec
     assert ("aggregation", "count") in state.summary()
+
+
+# --- step 4: the date ------------------------------------------------------------------------
+
+
+def test_date_choices_read_rfc2822_and_iso_dates_as_utc(state):
+    messages(state).advance()
+    choices = state.date_choices()
+    assert choices[0].value == Dynamic() and "time of storing" in choices[0].label
+    sent = next(c for c in choices if c.value == Field("date_sent"))
+    assert sent.kind == "RFC 2822" and sent.example.endswith("+0000")
+    assert sent.parsed == parsedate_to_datetime(sent.example) and sent.parsed.tzinfo == timezone.utc
+    assert f"→ {sent.parsed:%Y-%m-%d %H:%M:%S} UTC" in sent.label
+    assert [c.value for c in choices[1:4]] == [Field("date_created"), Field("date_sent"), Field("date_updated")]
+    with pytest.raises(ChoiceError, match=r"'status' holds text .*not dates"):
+        state.select_date("status")
+    assert state.date is None and state.effective_date == Field("date_sent")
+    state.select_date(Dynamic())
+    assert state.spec.date == Dynamic() and dict(state.summary())["date"] == "time of storing (dynamic)"
+    state.select_date("date_created")
+    assert state.spec.date == Field("date_created")
+
+    state.back()
+    state.choose_endpoint("Monitor alerts")
+    state.advance()
+    generated = next(c for c in state.date_choices() if c.value == Field("date_generated"))
+    assert generated.kind == "ISO 8601" and generated.parsed == datetime.fromisoformat(generated.example)
+
+
+# --- step 5: preview and expression ----------------------------------------------------------
+
+
+def to_preview(state: BuilderState, dimension="status") -> BuilderState:
+    messages(state).advance()
+    state.select_value(Count())
+    state.advance()
+    state.select_dimension(dimension)
+    state.advance()
+    state.advance()
+    assert state.step == "preview"
+    return state
+
+
+def test_the_preview_fetches_the_range_once_and_re_evaluates_without_requests(state, transport):
+    to_preview(state)
+    assert state.continue_problem() == "preview the data first" and state.result is None
+    result = state.preview()
+    fetched = len(transport.urls)
+    assert fetched == 1 + state.stored.report.requests and state.stored.report.pages > 1
+    assert result.stop_reason == "complete" and result.summary.current == len(result.rows) == result.records
+    assert set(result.data.columns) == {"date", "dimension", "value"} and state.continue_problem() is None
+    assert state.result is result  # cached while nothing changes
+    assert state.paging()[0] == ("pages", f"{result.pages} of at most 100") and state.truncation_warning() is None
+
+    state.back()
+    state.back()
+    state.select_dimension(None)
+    state.back()
+    state.select_value("price")
+    state.select_date("date_created")
+    state.set_expression('messages.{"date": date_created, "value": 2}')
+    state.describe(aggregation="count", interval="week")
+    again = state.preview()
+    assert len(transport.urls) == fetched  # no new request after the first fetch
+    assert again.expression.endswith('"value": 2}') and again.interval == "week"
+    assert again.summary.current == len(again.rows) == again.data["value"].sum()  # count: records with a value
+    assert abs(len(again.rows) - len(result.rows)) < 5  # date_created, not date_sent, is clipped to the range
+    state.reset_expression()
+    state.describe(aggregation="sum")
+    priced = state.preview()
+    assert "price" in priced.expression and "date_created" in priced.expression and not state.customised
+    assert priced.summary.current == pytest.approx(priced.rows["value"].sum())
+    assert len(transport.urls) == fetched
+
+
+def test_the_preview_matches_the_sandbox_truth_on_a_closed_range(sandbox, transport):
+    state = BuilderState(connect(sandbox=sandbox, transport=transport), now=NOW, preview_range="2026-11-02..2026-11-08")
+    result = to_preview(state).preview()
+    start, end = result.date_range.start.date(), result.date_range.end.date()
+    truth = sandbox.truth.daily_counts("messages", start, end, by="status")
+    data = result.data[result.data["value"] > 0]
+    got = {(row.date.date(), row.dimension): row.value for row in data.itertuples()}
+    assert got == truth and sum(truth.values()) > 500 and result.summary.current == sum(truth.values())
+
+
+def test_a_customised_expression_is_kept_checked_and_reset(state, transport):
+    to_preview(state)
+    generated = state.generated_expression
+    assert generated == 'messages.{"date": date_sent, "value": 1, "dimension": status}' == state.expression
+    state.set_expression(f"  {generated}\n")  # the generated text itself is no customisation
+    assert not state.customised and state.spec.expression is None
+    custom = 'messages[direction = "inbound"].{"date": date_sent, "value": 1, "dimension": status}'
+    state.set_expression(custom)
+    assert state.customised and state.spec.expression == custom and state.expression == custom
+    inbound = state.preview()
+    with pytest.raises(ExpressionError) as caught:
+        state.set_expression('messages.{"value": 1')
+    assert caught.value.code == "S0203" and caught.value.position == 20
+    assert state.spec.expression == custom  # the previous expression stays
+    with pytest.raises(ExpressionError, match="empty"):
+        state.set_expression("   ")
+    state.reset_expression()
+    assert state.spec.expression is None and state.expression == generated
+    everything = state.preview()
+    assert 0 < inbound.summary.current < everything.summary.current
+    reopened = BuilderState.from_spec(state.spec.replace(expression=custom), state.conn, now=NOW)
+    assert reopened.customised and reopened.expression == custom
+
+
+def test_a_runaway_expression_is_stopped_and_the_builder_stays_usable(sandbox, transport):
+    state = BuilderState(connect(sandbox=sandbox, transport=transport), now=NOW, expression_timeout=0.5)
+    to_preview(state)
+    state.set_expression("($f := function(){$f()}; $f())")
+    started = time.monotonic()
+    with pytest.raises(ExpressionError) as caught:
+        state.preview()
+    assert time.monotonic() - started < 5 and caught.value.code in ("timeout", "D1011")
+    assert state.preview_error is caught.value and "the preview failed" in state.continue_problem()
+    assert state.result is None and time.monotonic() - started < 6  # the failure is remembered, not re-run
+    state.reset_expression()
+    assert state.preview().summary.current > 0 and state.continue_problem() is None
+
+
+def test_an_error_position_is_pointed_at():
+    assert point_at("a\nmessages.{x", 12) == "messages.{x\n" + " " * 9 + "^"  # 12th character: the {
+    assert point_at("abc", None) is None
+
+
+def test_a_dynamic_date_metric_previews_from_the_first_page_without_another_request(state, transport):
+    state.choose_endpoint("Balance")
+    page = state.advance()
+    state.select_value("balance")
+    state.advance()
+    state.advance()
+    assert state.effective_date == Dynamic() and state.date_choices()[0].value == Dynamic()
+    state.advance()
+    result = state.preview()
+    assert len(transport.urls) == 1 and state.stored.requests == 0  # the one page there is was reused
+    assert result.rows["date"].tolist() == [pd.Timestamp(NOW)]  # stamped with the time of storing
+    assert result.data["date"].tolist() == [pd.Timestamp("2026-11-27", tz="UTC")]  # that day
+    assert result.summary.current == float(page.body["balance"])
+    assert state.spec.date == Dynamic() and state.list_key is None and not state.expression.startswith("balance.")
+
+
+def test_a_page_cap_is_reported_as_truncation(state):
+    state.choose_endpoint("Monitor alerts")
+    state.set_row("params", 0, value="20")
+    state.set_pagination("next_page", 2)
+    state.advance()
+    state.select_value(Count())
+    for _ in range(3):
+        state.advance()
+    result = state.preview()
+    assert result.truncated and result.stop_reason == "page_cap" and result.pages == 2
+    assert ("pages", "2 of at most 2") in state.paging() and "page cap (2) was reached" in state.truncation_warning()
+    assert any("incomplete" in w for w in result.warnings)
+
+
+# --- step 6: describe, save, copy as code ----------------------------------------------------
+
+
+def test_describe_save_and_copy_as_code(state, sandbox, tmp_path, monkeypatch):
+    to_preview(state).preview()
+    state.advance()
+    assert state.step == "describe" and "last step" in state.continue_problem()
+    with pytest.raises(ChoiceError, match="aggregation: 'median'"):
+        state.describe(aggregation="median")
+    with pytest.raises(ChoiceError, match="date range"):
+        state.describe(date_range="fortnight")
+    with pytest.raises(ChoiceError, match="name: a metric needs a name"):
+        state.describe(name="  ")
+    with pytest.raises(ChoiceError, match="'goal' is not described here"):
+        state.describe(goal=3)
+    state.describe(
+        name=" Messages by status ", description="Every message, by its status", aggregation="sum",
+        favourable_trend="down", date_range="last_7_days", interval="week",
+    )  # fmt: skip
+    spec = state.spec
+    assert (spec.name, spec.description, spec.favourable_trend, spec.date_range, spec.interval) == (
+        "Messages by status", "Every message, by its status", "down", "last_7_days", "week",
+    )  # fmt: skip
+    assert state.default_save_path == "messages_by_status.json"
+    inline = state.copy_as_code()
+    assert "tb.connect(sandbox=True)" in inline and "MetricSpec.from_json(r'''" in inline
+    assert "fetch_metric(spec, conn, 'last_30_days')" in inline  # the preview's range
+    where = state.save(str(tmp_path / "m.json"))
+    assert load_metric(where) == spec
+    assert f"tb.load_metric({where!r})" in state.copy_as_code()
+    with pytest.raises(ChoiceError, match="type where to save"):
+        state.save(" ")
+    creds = sandbox.credentials
+    for code in (inline, state.copy_as_code()):
+        assert not any(secret in code for secret in (creds.account_sid, creds.api_key, creds.api_secret))
+        namespace = run_code(code, state.conn, monkeypatch)
+        pd.testing.assert_frame_equal(namespace["result"].data, state.result.data)
+
+
+def test_copy_as_code_for_a_real_account_takes_credentials_from_the_environment():
+    state = BuilderState.from_spec(library.get("Messages by status"))
+    code = state.copy_as_code()
+    assert "conn = tb.connect()" in code and "TWILIO_API_SECRET" in code and "sandbox" not in code
+    assert MetricSpec.from_json(code.split("r'''")[1].split("'''")[0]) == state.spec
+
+
+def run_code(code: str, conn, monkeypatch) -> dict:
+    """Execute copy-as-code lines with ``tb.connect`` answering with ``conn`` and the clock at NOW."""
+    import twibox_nb
+    from twibox_nb.metric import fetch_metric as real
+
+    monkeypatch.setattr(twibox_nb, "connect", lambda *a, **k: conn)
+    monkeypatch.setattr(twibox_nb, "fetch_metric", lambda *a, **k: real(*a, now=NOW, **k))
+    namespace: dict = {}
+    exec(compile(code, "<copy as code>", "exec"), namespace)
+    return namespace

@@ -12,6 +12,10 @@ choice). ``builder.spec`` is the :class:`~twibox_nb.spec.MetricSpec` so far.
 >>> b.continue_button.click()
 >>> b.state.step, b.state.first_page.status
 ('value', 200)
+>>> b.value_step.choices.value = b.value_step.choices.options[0][1]   # count of records
+>>> for _ in range(3): b.continue_button.click()   # → dimension → date → preview (fetches the range)
+>>> b.state.step, b.result.stop_reason
+('preview', 'complete')
 """
 
 from __future__ import annotations
@@ -23,24 +27,31 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import ipywidgets as widgets
 
+from .._exceptions import ExpressionError, TwiboxError
 from ..builder import STEPS, BuilderState
 from ..client import Progress
 from ..connection import Connection
+from ..expression import DEFAULT_TIMEOUT
+from ..metric import MetricResult
 from ..spec import MetricSpec
 from ._common import MUTED, NOTE_STYLE, ErrorArea, busy, classed, esc, guard
-from ._field_steps import DimensionStep, ValueStep
+from ._field_steps import WARN_STYLE, DimensionStep, ValueStep
 from ._jsontree import json_tree_html
+from ._later_steps import DateStep, DescribeStep, PreviewStep
 from ._request_step import RequestStep
 from .connect import ConnectWidget
 
 if TYPE_CHECKING:
     from ..sandbox import Sandbox
 
-#: The panel of each step that is built (a later slice adds "date", "preview", "describe").
+#: The panel of each step.
 PANELS: dict[str, Callable[..., widgets.Widget]] = {
     "request": RequestStep,
     "value": ValueStep,
     "dimension": DimensionStep,
+    "date": DateStep,
+    "preview": PreviewStep,
+    "describe": DescribeStep,
 }
 
 
@@ -50,7 +61,8 @@ class MetricBuilder(widgets.VBox):
     ``now`` pins the clock of the preview range; ``preview_range`` is the range date tokens are
     shown for (and the first page is fetched for). ``sandbox``, ``env`` and ``transport`` go to
     the embedded :class:`~twibox_nb.widgets.connect.ConnectWidget`; ``fetch_options`` to the
-    page fetcher (a retry ``policy`` …).
+    page fetcher (a retry ``policy`` …); ``expression_timeout`` is the seconds a custom expression
+    may run on one page of the preview.
     """
 
     def __init__(
@@ -63,9 +75,13 @@ class MetricBuilder(widgets.VBox):
         env: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         fetch_options: Mapping[str, Any] | None = None,
+        expression_timeout: float = DEFAULT_TIMEOUT,
         state: BuilderState | None = None,
     ) -> None:
-        self.state = state or BuilderState(conn, now=now, preview_range=preview_range, fetch_options=fetch_options)
+        self.state = state or BuilderState(
+            conn, now=now, preview_range=preview_range, fetch_options=fetch_options,
+            expression_timeout=expression_timeout,
+        )  # fmt: skip
         self.error = ErrorArea("builder-error")
         self._guard = guard(self._report)
         self.title = classed(widgets.HTML("<b style='font-size:1.15em'>Metric builder</b>"), "builder-title")
@@ -92,6 +108,16 @@ class MetricBuilder(widgets.VBox):
         self.nav_note = classed(widgets.HTML(), "builder-continue-note")
         self.back_button.on_click(self._guard(self._back))
         self.continue_button.on_click(self._guard(self._continue))
+        self.code_button = classed(
+            widgets.ToggleButton(value=False, description="Copy as code", icon="code", tooltip="The lines that "
+                                 "fetch this metric in a report notebook"),
+            "builder-code-toggle",
+        )  # fmt: skip
+        self.code = classed(widgets.HTML(), "builder-code")
+        self.code.layout.display = "none"
+        self.code_button.observe(self._guard(lambda _c: self._show_code()), names="value")
+        self.paging = classed(widgets.HTML(), "builder-paging")
+        self.paging.layout.display = "none"
 
         # The panels come last: they report their first state to the navigation built above.
         self.connect = ConnectWidget(sandbox=sandbox, env=env, transport=transport, on_connect=self._connected)
@@ -99,6 +125,8 @@ class MetricBuilder(widgets.VBox):
         self.panels: dict[str, widgets.Widget] = {
             "request": RequestStep(self.state, self._guard, self._update_nav, change_connection=self._change_connection)
         }
+        self.panels["preview"] = PreviewStep(self.state, self._guard, self._update_nav, run=self._preview)
+        self.panels["describe"] = DescribeStep(self.state, self._guard, self._update_nav, saved=self._show_code)
         for key, panel in PANELS.items():
             if key not in self.panels:
                 self.panels[key] = panel(self.state, self._guard, self._update_nav)
@@ -111,7 +139,9 @@ class MetricBuilder(widgets.VBox):
                 self.body,
                 self.error,
                 self.progress,
-                widgets.HBox([self.back_button, self.continue_button, self.nav_note]),
+                self.paging,
+                widgets.HBox([self.back_button, self.continue_button, self.code_button, self.nav_note]),
+                self.code,
                 self.response,
             ]
         )
@@ -122,13 +152,25 @@ class MetricBuilder(widgets.VBox):
     @classmethod
     def from_spec(cls, spec: MetricSpec, conn: Connection | None = None, **options: Any) -> MetricBuilder:
         """Reopen a saved metric: every step shows its saved choice (Continue fetches the first page)."""
-        keep = {k: options.pop(k) for k in ("now", "preview_range", "fetch_options") if k in options}
+        keep = {
+            k: options.pop(k) for k in ("now", "preview_range", "fetch_options", "expression_timeout") if k in options
+        }
         return cls(conn, state=BuilderState.from_spec(spec, conn, **keep), **options)
 
     @property
     def spec(self) -> MetricSpec:
-        """The metric so far (later steps' fields hold their defaults until those steps exist)."""
+        """The metric so far (fields of steps not visited yet hold their defaults)."""
         return self.state.spec
+
+    @property
+    def result(self) -> MetricResult | None:
+        """The preview as a :class:`~twibox_nb.metric.MetricResult` (None before step 5's fetch)."""
+        return self.state.result
+
+    @property
+    def code_text(self) -> str:
+        """The "copy as code" lines: they fetch this metric headlessly (no credential in them)."""
+        return self.state.copy_as_code()
 
     @property
     def connection(self) -> Connection | None:
@@ -146,6 +188,18 @@ class MetricBuilder(widgets.VBox):
     def dimension_step(self) -> DimensionStep:
         return self.panels["dimension"]  # type: ignore[return-value]
 
+    @property
+    def date_step(self) -> DateStep:
+        return self.panels["date"]  # type: ignore[return-value]
+
+    @property
+    def preview_step(self) -> PreviewStep:
+        return self.panels["preview"]  # type: ignore[return-value]
+
+    @property
+    def describe_step(self) -> DescribeStep:
+        return self.panels["describe"]  # type: ignore[return-value]
+
     # --- behaviour ------------------------------------------------------------------------------
     def _report(self, exc: BaseException) -> None:
         self.error.show(exc)
@@ -162,14 +216,44 @@ class MetricBuilder(widgets.VBox):
     def _continue(self, _button=None) -> None:
         self.error.clear()
         state = self.state
+        if state.step == "preview" and not self.preview_step.apply():
+            return  # a syntax error: shown under the expression, and the step stays
         if state.step == "request" and state.continue_problem() is None and state.needs_fetch:
             controls = [self.back_button, self.continue_button, *self.request.controls]
             self.progress_bar.value = 0
+            self.progress_bar.max = 1
+            self.progress_text.value = f"<span style='{NOTE_STYLE}'>Fetching the first page…</span>"
             with busy(controls, self.progress):
                 state.advance(progress=self._progress)
         else:
             state.advance()
         self._show()
+
+    def _preview(self) -> None:
+        """Preview data: fetch the range's pages the first time (busy, with progress), then evaluate."""
+        step = self.preview_step
+        step.clear_error()
+        self.error.clear()
+        if not step.apply():
+            return
+        state = self.state
+        try:
+            if state.needs_preview_fetch and state.conn is not None:
+                controls = [self.back_button, self.continue_button, self.code_button, *step.controls]
+                self.progress_bar.value = 0
+                self.progress_bar.max = max(1, state.max_pages)
+                self.progress_text.value = f"<span style='{NOTE_STYLE}'>Fetching the pages of the range…</span>"
+                with busy(controls, self.progress):
+                    state.preview(progress=self._progress)
+            else:
+                state.preview()
+        except ExpressionError as exc:
+            step.show_error(exc)
+        except Exception as exc:  # shown in the widget (this also runs while a step is being shown)
+            self._report(exc)
+        step.show_result()
+        self._show_paging()
+        self._update_nav()
 
     def _back(self, _button=None) -> None:
         self.error.clear()
@@ -178,9 +262,47 @@ class MetricBuilder(widgets.VBox):
 
     def _progress(self, event: Progress) -> None:
         self.progress_bar.value = min(event.pages, self.progress_bar.max)
+        cap = f" of at most {event.max_pages:,}" if event.max_pages else ""
         self.progress_text.value = (
-            f"<span style='{NOTE_STYLE}'>{event.records:,} records in {event.elapsed:.2f} s</span>"
+            f"<span style='{NOTE_STYLE}'>{event.pages:,} page{'' if event.pages == 1 else 's'}{cap} · "
+            f"{event.records:,} records in {event.elapsed:.2f} s</span>"
         )
+
+    def _show_paging(self) -> None:
+        """The pagination panel, once the preview's pages are fetched."""
+        lines = self.state.paging()
+        if not lines or self._connecting:
+            self.paging.layout.display = "none"
+            return
+        rows = "".join(
+            f"<tr><td style='color:{MUTED};padding-right:12px'>{esc(what)}</td>"
+            f"<td class='twibox-builder-paging-{what.replace(' ', '-')}'>{esc(text)}</td></tr>"
+            for what, text in lines
+        )
+        warning = self.state.truncation_warning()
+        warn = f"<div class='twibox-builder-truncated' style='{WARN_STYLE}'>⚠ {esc(warning)}</div>" if warning else ""
+        stale = (
+            f"<div style='{NOTE_STYLE}'>The request changed since: the next preview fetches again.</div>"
+            if self.state.needs_preview_fetch
+            else ""
+        )
+        self.paging.value = f"<div style='margin:6px 0'><b>Pagination</b><table>{rows}</table>{warn}{stale}</div>"
+        self.paging.layout.display = None
+
+    def _show_code(self) -> None:
+        if not self.code_button.value or self._connecting:
+            self.code.layout.display = "none"
+            return
+        try:
+            text = self.state.copy_as_code()
+        except TwiboxError as exc:  # e.g. no endpoint path yet: say what is missing
+            text = f"# The metric is not complete yet: {exc}"
+        self.code.value = (
+            f"<div style='{NOTE_STYLE}'>Run these lines in a report notebook to fetch the same metric:</div>"
+            f"<pre class='twibox-builder-code-text' style='background:#f6f8fa;border:1px solid #d0d7de;"
+            f"border-radius:6px;padding:8px;user-select:text;max-height:320px;overflow:auto'>{esc(text)}</pre>"
+        )
+        self.code.layout.display = None
 
     def _show(self) -> None:
         """Show the current step's panel (or the Connect form), the response and the navigation."""
@@ -194,6 +316,8 @@ class MetricBuilder(widgets.VBox):
             self.body.children = [panel]
         self.indicator.value = _indicator_html(self.state.step, self._connecting)
         self._show_response()
+        self._show_paging()
+        self._show_code()
         self._update_nav()
 
     def _show_response(self, tree: bool = True) -> None:
