@@ -56,10 +56,15 @@ def run_fetch(args: argparse.Namespace) -> int:
     except (TwiboxError, ValueError) as exc:
         print(f"twibox fetch: {exc}", file=sys.stderr)
         return 1
+    return _output(result, args.csv)
+
+
+def _output(result, csv: str | None) -> int:
+    """The aggregated table on stdout (or atomically into a CSV file), the summary on stderr."""
     table = result.data.assign(date=result.data["date"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    if args.csv:
-        atomic_write_text(Path(args.csv), table.to_csv(index=False))
-        print(f"wrote {len(table)} rows to {args.csv}", file=sys.stderr)
+    if csv:
+        atomic_write_text(Path(csv), table.to_csv(index=False))
+        print(f"wrote {len(table)} rows to {csv}", file=sys.stderr)
     else:
         print(table.to_string(index=False))
     print(repr(result), file=sys.stderr)
@@ -137,14 +142,7 @@ def run_history(args: argparse.Namespace) -> int:
     except (TwiboxError, ValueError) as exc:
         print(f"twibox history: {exc}", file=sys.stderr)
         return 1
-    table = result.data.assign(date=result.data["date"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    if args.csv:
-        atomic_write_text(Path(args.csv), table.to_csv(index=False))
-        print(f"wrote {len(table)} rows to {args.csv}", file=sys.stderr)
-    else:
-        print(table.to_string(index=False))
-    print(repr(result), file=sys.stderr)
-    return 0
+    return _output(result, args.csv)
 
 
 def _store_argument(parser: argparse.ArgumentParser) -> None:
