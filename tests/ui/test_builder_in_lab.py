@@ -3,7 +3,7 @@
 tests/ui/notebooks/builder.ipynb displays ``MetricBuilder(connect(sandbox=...))``. The whole
 six-step browser test comes with the later steps; this one checks that step 1's controls are
 there (found by their stable CSS classes) and that choosing an endpoint and clicking Continue
-reaches step 2 with the response tree.
+reaches step 2 with the response tree, where clicking a field picks it (or explains why not).
 """
 
 from __future__ import annotations
@@ -48,4 +48,18 @@ def test_builder_steps_one_and_two_in_jupyterlab(lab, page, tmp_path):
     expect(page.locator(".twibox-builder-value select")).to_contain_text("count of records")
     expect(page.locator(".twibox-builder-value select")).to_contain_text("price")
     page.screenshot(path=str(shots / "builder-step-2.png"))
+
+    # The response tree is clickable (an anywidget): a click on a field picks it; the kernel decides.
+    tree = page.locator(".twibox-builder-response-tree")
+    expect(page.locator(".twibox-builder-response-status")).to_contain_text("click a field in the tree")
+    tree.locator(".twibox-json-leaf[data-field='price']").first.click()
+    note = page.locator(".twibox-builder-value-note")
+    expect(note).to_contain_text("Value: price")
+    selected = page.locator(".twibox-builder-value select")
+    assert "price" in selected.evaluate("s => s.options[s.selectedIndex].textContent")
+    tree.locator(".twibox-json-leaf[data-field='status']").first.click()  # text: explained, not taken
+    expect(note).to_contain_text("✗")
+    expect(note).to_contain_text("status")
+    assert "price" in selected.evaluate("s => s.options[s.selectedIndex].textContent")
+    page.screenshot(path=str(shots / "builder-tree-pick.png"))
     assert not page.blocked, page.blocked

@@ -46,6 +46,8 @@ def test_core_modules_import_without_ipywidgets_or_ipython():
     script = (
         "import sys, importlib\n"
         "sys.modules['ipywidgets'] = None\n"
+        # anywidget needs ipywidgets, so it is absent too where ipywidgets is (Altair imports it if present).
+        "sys.modules['anywidget'] = None\n"
         "sys.modules['IPython'] = None\n"
         f"for name in {modules!r}:\n"
         "    importlib.import_module(name)\n"

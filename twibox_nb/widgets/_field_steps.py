@@ -82,21 +82,34 @@ class _ChoiceStep(widgets.VBox):
     def _picked(self, change) -> None:
         if self._syncing:
             return
+        self.pick(change["new"])
+
+    def pick(self, value: Any) -> bool:
+        """Choose ``value`` as the list would; a refused one is explained (False) and the choice stays."""
         try:
-            self.select(change["new"])
+            self.select(value)
         except ChoiceError as exc:
             # Explained, not accepted: the previous choice stays selected.
-            self._syncing = True
-            try:
-                current = self.chosen()
-                self.choices.value = current if any(v == current for _, v in self.choices.options) else None
-            finally:
-                self._syncing = False
+            self._show_chosen()
             self.note.value = f"<div style='{WARN_STYLE}'>✗ {esc(exc.detail)}</div>"
             self._changed()
-            return
+            return False
+        self._show_chosen()
         self.note.value = self.describe()
         self._changed()
+        return True
+
+    def pick_field(self, path: str) -> bool:
+        """A field clicked in the response tree: picked like a list entry (the state decides)."""
+        return self.pick(Field(path))
+
+    def _show_chosen(self) -> None:
+        self._syncing = True
+        try:
+            current = self.chosen()
+            self.choices.value = current if any(v == current for _, v in self.choices.options) else None
+        finally:
+            self._syncing = False
 
 
 class ValueStep(_ChoiceStep):

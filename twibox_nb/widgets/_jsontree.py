@@ -2,8 +2,11 @@
 
 Long lists show their first items only (a page of 1000 records would make megabytes of widget
 state); long strings are cut. Every node carries ``data-path`` (from the body's root) and, inside
-a record, ``data-field`` (the dotted field path the builder's steps use), so a later clickable
-tree can pick fields from the same markup.
+a record, ``data-field`` (the dotted field path the builder's steps use), so the clickable tree
+(:class:`JsonTree`, an anywidget whose hand-written JavaScript is ``_jsontree.js`` next to this
+module) picks fields from the same markup: clicking a field sets its ``picked`` traitlet to the
+field's path. Where anywidget is not installed, :func:`json_tree_widget` falls back to a plain
+``HTML`` widget showing the same tree (not clickable).
 
 >>> html = json_tree_html({"meta": {"key": "alerts"}, "alerts": [{"sid": "NO1", "error_code": "11200"}]})
 >>> 'data-field="error_code"' in html and "twibox-json-tree" in html
@@ -14,7 +17,11 @@ from __future__ import annotations
 
 import html as _html
 import json
+from pathlib import Path
 from typing import Any
+
+import ipywidgets as widgets
+import traitlets
 
 from ..records import find_records
 
@@ -115,3 +122,33 @@ def json_tree_html(body: Any, *, max_items: int = 10, max_string: int = 160) -> 
     else:
         inner = _node(None, body, "", None, 0, True, records_path, options)
     return f"{STYLE}<div class='twibox-json-tree'>{inner}</div>"
+
+
+try:  # anywidget makes the tree clickable; without it the same tree is shown, not clickable
+    import anywidget
+except ImportError:  # pragma: no cover - anywidget is a dependency; this keeps a broken install usable
+    anywidget = None
+
+ESM = Path(__file__).with_name("_jsontree.js")
+
+if anywidget is not None:
+
+    class JsonTree(anywidget.AnyWidget):
+        """The tree as an anywidget: ``value`` is its HTML; a click on a field sets ``picked``.
+
+        Clicks only count while ``pickable`` is true; the kernel reads ``picked`` and resets it
+        to ``""`` (so the same field can be picked again in another step).
+        """
+
+        _esm = ESM.read_text(encoding="utf-8")
+        value = traitlets.Unicode("").tag(sync=True)
+        picked = traitlets.Unicode("").tag(sync=True)
+        pickable = traitlets.Bool(False).tag(sync=True)
+
+else:  # pragma: no cover
+    JsonTree = None  # type: ignore[assignment,misc]
+
+
+def json_tree_widget() -> widgets.DOMWidget:
+    """A clickable :class:`JsonTree`, or an ``HTML`` widget where anywidget is unavailable."""
+    return JsonTree() if JsonTree is not None else widgets.HTML()

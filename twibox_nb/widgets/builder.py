@@ -1,7 +1,8 @@
 """``MetricBuilder``: the reference product's custom-metric wizard as an ipywidgets view.
 
 The widget is a thin shell around :class:`~twibox_nb.builder.BuilderState`: a step indicator,
-one panel per step (``PANELS``; later steps add theirs), the first page's response, an error area
+one panel per step (``PANELS``), the first page's response as a clickable tree (in steps 2–4 a
+click on a field picks it, as the list would: :mod:`._jsontree`), an error area
 where every callback's exception is shown, a progress line, and Back / Continue (which keep every
 choice). ``builder.spec`` is the :class:`~twibox_nb.spec.MetricSpec` so far.
 
@@ -35,8 +36,8 @@ from ..expression import DEFAULT_TIMEOUT
 from ..metric import MetricResult
 from ..spec import MetricSpec
 from ._common import MUTED, NOTE_STYLE, ErrorArea, busy, classed, esc, guard
-from ._field_steps import WARN_STYLE, DimensionStep, ValueStep
-from ._jsontree import json_tree_html
+from ._field_steps import WARN_STYLE, DimensionStep, ValueStep, _ChoiceStep
+from ._jsontree import json_tree_html, json_tree_widget
 from ._later_steps import DateStep, DescribeStep, PreviewStep
 from ._request_step import RequestStep
 from .connect import ConnectWidget
@@ -88,7 +89,10 @@ class MetricBuilder(widgets.VBox):
         self.indicator = classed(widgets.HTML(), "builder-steps")
 
         self.response_status = classed(widgets.HTML(), "builder-response-status")
-        self.response_tree = classed(widgets.HTML(), "builder-response-tree")
+        # Clickable (an anywidget) where anywidget is installed: a click picks a field in steps 2–4.
+        self.response_tree = classed(json_tree_widget(), "builder-response-tree")
+        if self.response_tree.has_trait("picked"):
+            self.response_tree.observe(self._guard(self._tree_picked), names="picked")
         self.response = classed(
             widgets.VBox([self.response_status, self.response_tree], layout=widgets.Layout(margin="8px 0 0 0")),
             "builder-response",
@@ -213,6 +217,23 @@ class MetricBuilder(widgets.VBox):
         self._connecting = True
         self._show()
 
+    def _picking_panel(self) -> _ChoiceStep | None:
+        """The step that takes a field clicked in the response tree (value, dimension, date), if any."""
+        panel = None if self._connecting else self.panels.get(self.state.step)
+        return panel if isinstance(panel, _ChoiceStep) else None
+
+    def _tree_picked(self, change) -> None:
+        path = change["new"]
+        if not path:
+            return
+        try:
+            panel = self._picking_panel()
+            if panel is not None:
+                self.error.clear()
+                panel.pick_field(path)
+        finally:
+            self.response_tree.picked = ""  # consumed: the same field can be picked again later
+
     def _continue(self, _button=None) -> None:
         self.error.clear()
         state = self.state
@@ -326,6 +347,10 @@ class MetricBuilder(widgets.VBox):
             self.response.layout.display = "none"
             return
         self.response.layout.display = None
+        pickable = self._picking_panel() is not None and self.response_tree.has_trait("pickable")
+        if pickable != getattr(self.response_tree, "pickable", False):
+            self.response_tree.pickable = pickable
+        hint = f" <span style='{NOTE_STYLE}'>· click a field in the tree to pick it</span>" if pickable else ""
         stale = (
             " <span style='color:#9a6700'>· the request changed since: Continue fetches it again</span>"
             if self.state.step == "request" and self.state.needs_fetch
@@ -333,7 +358,7 @@ class MetricBuilder(widgets.VBox):
         )
         self.response_status.value = (
             f"<div><b>Response</b> <span style='color:{'#1a7f37' if page.status < 300 else '#cf222e'}'>"
-            f"{esc(page.summary())}</span>{stale}<br><span style='{NOTE_STYLE}'>GET {esc(page.url)}</span></div>"
+            f"{esc(page.summary())}</span>{stale}{hint}<br><span style='{NOTE_STYLE}'>GET {esc(page.url)}</span></div>"
         )
         if tree:
             self.response_tree.value = json_tree_html(page.body)
