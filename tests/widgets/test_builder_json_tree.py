@@ -83,3 +83,12 @@ def test_without_anywidget_the_tree_is_plain_html(monkeypatch, sandbox):
     assert type(b.response_tree) is widgets.HTML and "twibox-json-tree" in b.response_tree.value
     b.value_step.pick(Field("price"))  # the list still picks
     assert b.state.value == Field("price")
+
+
+def test_the_expression_editor_is_a_highlighting_anywidget_that_marks_errors():
+    from twibox_nb.widgets._codeeditor import ESM, CodeEditor, code_editor_widget
+
+    editor = code_editor_widget()
+    assert isinstance(editor, CodeEditor) and "twibox-tok-error" in ESM.read_text()
+    assert editor._esm == ESM.read_text(encoding="utf-8")  # shipped in the package, nothing fetched
+    assert (editor.value, editor.error_position, editor.disabled) == ("", -1, False)

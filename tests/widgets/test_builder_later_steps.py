@@ -230,6 +230,7 @@ def test_a_syntax_error_and_a_runaway_expression_are_shown_and_the_builder_stays
     p.expression.value = 'messages.{"value": 1'
     p.preview_button.click()
     assert "S0203: Expected } before end of expression at position 20" in p.error.message
+    assert p.expression.error_position == 20  # the highlighted editor underlines it in place
     assert "twibox-builder-expression-error" in p.error._dom_classes and p.error.layout.display is None
     assert "messages.{&quot;value&quot;: 1\n" + " " * 19 + "^" in p.pointer.value
     assert b.spec.expression is None and b.continue_button.disabled and "the preview failed" in b.nav_note.value

@@ -18,6 +18,7 @@ from ..dates import INTERVALS
 from ..preview import point_at
 from ..spec import AGGREGATIONS, Dynamic, Field
 from ..token_menu import PREVIEW_RANGES
+from ._codeeditor import code_editor_widget
 from ._common import NOTE_STYLE, OK_STYLE, ErrorArea, classed, esc
 from ._field_steps import WARN_STYLE, Guard, _ChoiceStep
 
@@ -85,10 +86,7 @@ class PreviewStep(widgets.VBox):
 
     def __init__(self, state: BuilderState, guard: Guard, changed: Callable[[], None], run: Callable[[], None]) -> None:
         self.state, self._changed, self._run = state, changed, run
-        self.expression = classed(
-            widgets.Textarea(rows=4, layout=widgets.Layout(width="720px"), continuous_update=False),
-            "builder-expression",
-        )
+        self.expression = classed(code_editor_widget(), "builder-expression")
         self.origin = classed(widgets.HTML(), "builder-expression-origin")
         self.preview_button = classed(
             widgets.Button(description="Preview data", icon="play", button_style="primary"), "builder-preview-run"
@@ -148,6 +146,9 @@ class PreviewStep(widgets.VBox):
 
     def show_error(self, exc: BaseException, text: str | None = None) -> None:
         self.error.show(exc)
+        position = getattr(exc, "position", None)
+        if hasattr(self.expression, "error_position"):  # the highlighted editor marks it in place
+            self.expression.error_position = position if isinstance(position, int) else -1
         where = point_at(text if text is not None else self.state.expression, getattr(exc, "position", None))
         self.pointer.value = (
             f"<pre style='margin:2px 0;color:#82071e;font-size:12px'>{esc(where)}</pre>" if where else ""
@@ -157,6 +158,8 @@ class PreviewStep(widgets.VBox):
     def clear_error(self) -> None:
         self.error.clear()
         self.pointer.value = ""
+        if hasattr(self.expression, "error_position"):
+            self.expression.error_position = -1
 
     def _show_origin(self) -> None:
         if self.state.customised:
