@@ -348,10 +348,48 @@ def _compile(node: Node) -> _Compiled:
 def compile_python(node: Projection) -> Callable[[Any], list[Row]]:
     """A Python function giving, for any JSON body, the rows jsonata-python gives for ``render(node)``.
 
+    Two layers: a function generated for this AST (:func:`_specialise`) handles the usual page,
+    a list of records that are dicts down every path, at about 1 µs a record; anything else (a
+    record that is not a dict, an array or a scalar on a path, an odd body) goes through the
+    general closures (:func:`_compile_general`), record by record, with JSONata's full rules.
+
     >>> rows = compile_python(Projection(Context(), ObjectOf((("value", Constant(1)),))))
     >>> rows({"balance": "1.00"}), rows(None)
     ([{'date': None, 'value': 1, 'dimension': None}], [])
     """
+    general, make_row = _compile_general(node)
+    rows_of = _specialise(node.row, make_row)
+    if rows_of is None:
+        return general
+    source = node.source
+    if isinstance(source, Context):
+
+        def evaluate_context(body: Any) -> list[Row]:
+            if type(body) is list:
+                return rows_of(body)
+            if type(body) is dict:
+                return rows_of([body])
+            return general(body)
+
+        return evaluate_context
+    if len(source.steps) != 1:
+        return general
+    list_key = source.steps[0]
+
+    def evaluate(body: Any) -> list[Row]:
+        # A dict body holding a JSON array under the key is what every Twilio list page is; its
+        # items are exactly the records the general path would step into.
+        if type(body) is dict:
+            records = body.get(list_key)
+            if type(records) is list:
+                return rows_of(records)
+        return general(body)
+
+    return evaluate
+
+
+def _compile_general(node: Projection) -> tuple[Callable[[Any], list[Row]], _Compiled]:
+    """The general compiled path (any JSON body) and its row constructor for one context."""
     if not isinstance(node, Projection):
         raise TypeError("compile_python compiles a Projection (a whole expression)")
     make_row = _compile(node.row)
@@ -370,7 +408,131 @@ def compile_python(node: Projection) -> Callable[[Any], list[Row]]:
     def evaluate(body: Any) -> list[Row]:
         return [_clean_row(make_row(_group_context(item))) for item in items_of(body)]
 
-    return evaluate
+    return evaluate, make_row
+
+
+# ---------------------------------------------------------------------------------------------
+# The specialised path: Python source generated from the AST for records that are plain dicts.
+# Field names never enter the source text: they are bound as constants (``_k0_0`` …) in the
+# namespace the source runs in, so no name can change what the code does.
+# ---------------------------------------------------------------------------------------------
+
+_MISSING = _Undefined()  # a key that is absent (distinct from a JSON null)
+# Types a value keeps as it is through _plain and _clean (whole floats, lists and dicts change).
+_AS_IS = frozenset({str, int, bool, type(None)})
+# Numeric strings repeat (Twilio's prices take a few dozen values): convert each once.
+_NUMBER_CACHE_SIZE = 4096
+
+
+def _number_of_text(text: str) -> int | float | None:
+    """NumberOrNull of a string, cleaned: the number of a numeric string, else None."""
+    return _clean(float(text)) if _NUMERIC_STRING.search(text) else None
+
+
+def _number_of_other(value: Any) -> Any:
+    """NumberOrNull of any other looked-up value (not missing, None or a str), cleaned."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _clean(value)
+    return None
+
+
+def _specialise(row: ObjectOf, make_row: _Compiled) -> Callable[[list[Any]], list[Row]] | None:
+    """Generate ``rows_of(records)`` for a row constructor, or None when the AST is not a plain
+    row (repeated keys, nested objects): the general path then serves every body.
+
+    Each record that is a dict is read with dict lookups; a record that is not a dict, or one
+    where a path meets anything but a dict before its last name, is handed whole to the general
+    row constructor (``make_row``), so the rows are always exactly the general path's.
+    """
+    keys = [key for key, _ in row.items]
+    if len(set(keys)) != len(keys):
+        return None
+    namespace: dict[str, Any] = {
+        "_MISSING": _MISSING,
+        "_AS_IS": _AS_IS,
+        "_clean": _clean,
+        "_clean_row": _clean_row,
+        "_make_row": make_row,
+        "_number_of_text": _number_of_text,
+        "_number_of_other": _number_of_other,
+        "_NUMBER_CACHE_SIZE": _NUMBER_CACHE_SIZE,
+    }
+    body: list[str] = []
+    row_values: dict[str, str] = {}
+
+    def walk(var: str, steps: tuple[str, ...], index: int) -> None:
+        # ``var`` ends as the value at the path, or _MISSING when a name is absent; a non-dict
+        # before the last name sends the record to the general path (JSONata steps into arrays).
+        for depth, step in enumerate(steps):
+            constant = f"_k{index}_{depth}"
+            namespace[constant] = step
+            if depth == 0:
+                body.append(f"{var} = record.get({constant}, _MISSING)")
+            else:
+                body.append(f"if type({var}) is dict:")
+                body.append(f"    {var} = {var}.get({constant}, _MISSING)")
+                body.append(f"elif {var} is not _MISSING:")
+                body.append("    append(_clean_row(_make_row(record)))")
+                body.append("    continue")
+
+    for index, (key, node) in enumerate(row.items):
+        var = f"v{index}"
+        if isinstance(node, Constant):
+            constant = f"_c{index}"
+            namespace[constant] = _clean(node.value)  # a null constant is a None in the row too
+            row_values[key] = constant
+        elif isinstance(node, FieldRef):
+            # absent and null both give None; whole floats, lists and dicts are cleaned
+            if len(node.steps) == 1:
+                namespace[f"_k{index}_0"] = node.steps[0]
+                body.append(f"{var} = record.get(_k{index}_0)")
+                body.append(f"if type({var}) not in _AS_IS:")
+            else:
+                walk(var, node.steps, index)
+                body.append(f"if {var} is _MISSING:")
+                body.append(f"    {var} = None")
+                body.append(f"elif type({var}) not in _AS_IS:")
+            body.append(f"    {var} = _clean({var})")
+            row_values[key] = var
+        elif isinstance(node, NumberOrNull):
+            walk(var, node.operand.steps, index)
+            body.append(f"if type({var}) is str:")
+            body.append(f"    number = numbers.get({var}, _MISSING)")
+            body.append("    if number is _MISSING:")
+            body.append(f"        number = _number_of_text({var})")
+            body.append("        if len(numbers) < _NUMBER_CACHE_SIZE:")
+            body.append(f"            numbers[{var}] = number")
+            body.append(f"    {var} = number")
+            body.append(f"elif type({var}) is float:")
+            body.append(f"    if {var}.is_integer():")
+            body.append(f"        {var} = int({var})")
+            body.append(f"elif {var} is _MISSING or {var} is None:")
+            body.append(f"    {var} = None")
+            body.append(f"elif type({var}) is not int:")
+            body.append(f"    {var} = _number_of_other({var})")
+            row_values[key] = var
+        else:
+            return None
+    fields = ", ".join(f'"{key}": {row_values.get(key, "None")}' for key in ROW_KEYS)  # fixed keys only
+    source = "\n".join(
+        [
+            "def _make(numbers):",
+            "    def rows_of(records):",
+            "        out = []",
+            "        append = out.append",
+            "        for record in records:",
+            "            if type(record) is not dict:",
+            "                append(_clean_row(_make_row(_group_context(record))))",
+            "                continue",
+            *(f"            {line}" for line in body),
+            f"            append({{{fields}}})",
+            "        return out",
+            "    return rows_of",
+        ]
+    )
+    namespace["_group_context"] = _group_context
+    exec(compile(source, "<twibox_nb generated expression>", "exec"), namespace)
+    return namespace["_make"]({})
 
 
 # ---------------------------------------------------------------------------------------------

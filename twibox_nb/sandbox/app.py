@@ -21,6 +21,7 @@ import numpy as np
 
 from . import render
 from .account import API_VERSION, Account
+from .encode import ListEncoder, list_body
 from .filters import (
     ALERT_DATE_FILTERS,
     CALL_DATE_FILTERS,
@@ -122,6 +123,7 @@ class SandboxApp:
 
     def __init__(self, account: Account) -> None:
         self.account = account
+        self.encoder = ListEncoder(account)
         api = rf"/{API_VERSION}/Accounts/(?P<account>AC[0-9a-fA-F]{{32}})"
         self.routes: list[tuple[str, re.Pattern, Handler]] = [
             ("api", re.compile(rf"^{api}\.json$"), self.account_instance),
@@ -189,7 +191,10 @@ class SandboxApp:
         return error_reply(404, 20404, f"The requested resource {path} was not found")
 
     # --- helpers --------------------------------------------------------------------------------
-    def _list(self, request: Request, key: str, page: Page, records: list, *, meta: bool) -> Reply:
+    def _list(
+        self, request: Request, key: str, page: Page, records: list, *, meta: bool, encoded: bool = False
+    ) -> Reply:
+        """A list page; ``encoded``: the records are JSON text already (see ``encode.py``)."""
         size, number = page_size(request.query), page_number(request.query)
         token = request.query.get("PageToken")
         where = {
@@ -204,6 +209,8 @@ class SandboxApp:
             body = envelope_meta(key, records, origin=request.origin, **where)
         else:
             body = envelope_2010(key, records, **where)
+        if encoded:
+            return Reply(200, list_body(body, key, records), {"Content-Type": JSON_TYPE})
         return json_reply(body)
 
     def _number_filter(self, request: Request, inbound_of: Callable[[Any], np.ndarray]):
@@ -242,8 +249,8 @@ class SandboxApp:
     def messages(self, request: Request, match: re.Match) -> Reply:
         query = self.message_query(request)
         page = query.page(page_size(request.query), request.query.get("PageToken"))
-        records = [render.message(self.account, t, i) for t, i in page.items]
-        return self._list(request, "messages", page, records, meta=False)
+        records = self.encoder.messages(page.items)
+        return self._list(request, "messages", page, records, meta=False, encoded=True)
 
     def message(self, request: Request, match: re.Match) -> Reply:
         found = TimeQuery(self.account, self.account.gen.messages).find(match.group("sid"))
@@ -280,8 +287,8 @@ class SandboxApp:
         query = self.call_query(request)
         page = query.page(page_size(request.query), request.query.get("PageToken"))
         now = self.account.now_ts()
-        records = [render.call(self.account, t, i, now) for t, i in page.items]
-        return self._list(request, "calls", page, records, meta=False)
+        records = self.encoder.calls(page.items, now)
+        return self._list(request, "calls", page, records, meta=False, encoded=True)
 
     def call(self, request: Request, match: re.Match) -> Reply:
         found = TimeQuery(self.account, self.account.gen.calls).find(match.group("sid"))
