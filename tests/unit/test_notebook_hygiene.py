@@ -1,0 +1,106 @@
+"""Committed notebooks hold no credentials and no absolute paths: sources, outputs and widget state.
+
+What counts as a leak: an API key SID beside a secret, a 32-hex auth token, the sandbox's own
+demo secret and token, an ``Authorization`` header value, and absolute paths of someone's machine.
+The scanner's own test plants each kind (in a cell, in an output, in saved widget state) and
+checks that it is caught, so a scanner that stopped working would fail too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from twibox_nb.sandbox import DEMO_CREDENTIALS
+
+from ..conftest import REPO
+
+NOTEBOOKS = sorted([*REPO.glob("notebooks/**/*.ipynb"), *REPO.glob("tests/ui/notebooks/*.ipynb")])
+PATTERNS = {
+    "API key SID with a secret": re.compile(r"SK[0-9a-fA-F]{32}\W{1,6}[A-Za-z0-9]{32}"),
+    "32-hex auth token": re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{32}(?![0-9A-Za-z])"),
+    "sandbox demo secret": re.compile(re.escape(DEMO_CREDENTIALS.api_secret)),
+    "sandbox demo auth token": re.compile(re.escape(DEMO_CREDENTIALS.auth_token)),
+    "Authorization header": re.compile(
+        r"(?i)authorization[\"']?\s*[:=]\s*[\"']?(basic|bearer)\s+[A-Za-z0-9+/=._-]{8,}"
+    ),
+    "absolute path": re.compile(
+        r"(?<![\w.~])(/(?:root|home|tmp|Users|var/folders|work|opt)/[^\s\"']+|[A-Za-z]:\\\\Users\\\\)"
+    ),
+}
+
+
+def leaks(path: Path) -> list[str]:
+    """Every leak in one notebook: the whole file is read (sources, outputs, metadata, widget state)."""
+    text = path.read_text(encoding="utf-8")
+    nbformat.reads(text, as_version=4)  # a notebook at all
+    decoded = json.dumps(json.loads(text), ensure_ascii=False)  # escapes resolved the same way
+    found = []
+    for kind, pattern in PATTERNS.items():
+        for body in {text, decoded}:
+            match = pattern.search(body)
+            if match:
+                found.append(f"{kind}: {match.group(0)[:60]!r}")
+                break
+    return found
+
+
+def test_notebooks_are_found():
+    names = {p.name for p in NOTEBOOKS}
+    assert "01-quickstart.ipynb" in names and len(NOTEBOOKS) >= 3
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(REPO)))
+def test_committed_notebook_holds_no_credentials_or_absolute_paths(path):
+    assert leaks(path) == []
+
+
+def planted(tmp_path: Path, where: str, text: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x = 1")
+    if where == "source":
+        cell.source = f"value = {text!r}"
+    elif where == "output":
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    else:  # saved widget state, as JupyterLab writes it with "Save widget state automatically"
+        nb.metadata["widgets"] = {
+            "application/vnd.jupyter.widget-state+json": {
+                "state": {"abc": {"model_name": "PasswordModel", "state": {"value": text}}},
+                "version_major": 2,
+                "version_minor": 0,
+            }
+        }
+    nb.cells = [cell]
+    target = tmp_path / f"{where}.ipynb"
+    nbformat.write(nb, target)
+    return target
+
+
+@pytest.mark.parametrize("where", ["source", "output", "widget state"])
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        ("API key SID with a secret", "SK" + "ab12" * 8 + ":" + "Zx9" * 10 + "Qw"),
+        ("32-hex auth token", "token " + "0123456789abcdef" * 2),
+        ("sandbox demo secret", DEMO_CREDENTIALS.api_secret),
+        ("sandbox demo auth token", DEMO_CREDENTIALS.auth_token),
+        ("Authorization header", "Authorization: Basic QUNmb286YmFyYmF6cXV4"),
+        ("absolute path", "/home/analyst/secrets/metric.json"),
+        ("absolute path", "saved to /tmp/pytest-of-root/board.html"),
+    ],
+)
+def test_the_scanner_catches_each_kind_wherever_it_is(tmp_path, where, kind, text):
+    found = leaks(planted(tmp_path, where, text))
+    assert any(f.startswith(kind) for f in found), found
+
+
+def test_ordinary_twilio_text_is_not_a_leak(tmp_path):
+    text = (
+        "GET https://api.twilio.com/2010-04-01/Accounts/AC" + "a" * 32 + "/Messages.json "
+        "SM" + "b" * 32 + " price -0.00790 /v1/Alerts ~/.local/share/twibox_nb/store.sqlite3"
+    )
+    assert leaks(planted(tmp_path, "output", text)) == []
