@@ -79,5 +79,18 @@ def spec_example(spec_dir: Path, file: str, path: str, name: str) -> dict:
     return content["examples"][name]["value"]
 
 
+class RecordingTransport(httpx.BaseTransport):
+    """Wraps a transport, keeping the URL of every request; ``look()`` runs while one is in flight."""
+
+    def __init__(self, inner: httpx.BaseTransport, look=None) -> None:
+        self.inner, self.look, self.urls = inner, look, []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.urls.append(request.url)
+        if self.look is not None:
+            self.look()
+        return self.inner.handle_request(request)
+
+
 def basic(user: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()

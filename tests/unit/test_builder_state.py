@@ -29,25 +29,14 @@ from twibox_nb.connection import connect
 from twibox_nb.preview import point_at
 from twibox_nb.spec import Count, Dynamic, Field, MetricSpec, RequestSpec, load_metric
 
-from ..conftest import NOW
+from ..conftest import NOW, RecordingTransport
 
 MESSAGES = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
 
 
-class Counting(httpx.BaseTransport):
-    """The sandbox's transport, counting the requests that reach it."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner, self.urls = inner, []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.urls.append(str(request.url))
-        return self.inner.handle_request(request)
-
-
 @pytest.fixture
 def transport(sandbox):
-    return Counting(sandbox.transport())
+    return RecordingTransport(sandbox.transport())
 
 
 @pytest.fixture

@@ -14,25 +14,14 @@ from twibox_nb.connection import connect
 from twibox_nb.spec import Count, Dynamic, Field, load_metric
 from twibox_nb.widgets.builder import MetricBuilder
 
-from ..conftest import NOW
+from ..conftest import NOW, RecordingTransport
 
 RUNAWAY = "($f := function(){$f()}; $f())"
 
 
-class Spy(httpx.BaseTransport):
-    """The sandbox's transport, keeping the URL of every request."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner, self.urls = inner, []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.urls.append(request.url)
-        return self.inner.handle_request(request)
-
-
 @pytest.fixture
 def spy(sandbox):
-    return Spy(sandbox.transport())
+    return RecordingTransport(sandbox.transport())
 
 
 def make(sandbox, spy, **options) -> MetricBuilder:
@@ -297,7 +286,7 @@ def test_the_preview_fetch_shows_progress_and_disables_the_buttons(sandbox):
     seen = []
     b = None
 
-    class Watch(Spy):
+    class Watch(RecordingTransport):
         def handle_request(self, request: httpx.Request) -> httpx.Response:
             if b is not None and b.state.step == "preview":
                 p = b.preview_step

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import ipywidgets as widgets
 import pytest
 
@@ -14,27 +13,14 @@ from twibox_nb.connection import connect
 from twibox_nb.spec import Count, Field
 from twibox_nb.widgets.builder import MetricBuilder
 
-from ..conftest import NOW
+from ..conftest import NOW, RecordingTransport
 
 MESSAGES = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
 
 
-class Spy(httpx.BaseTransport):
-    """The sandbox's transport; ``look()`` runs while each request is in flight."""
-
-    def __init__(self, inner: httpx.BaseTransport, look=None) -> None:
-        self.inner, self.look, self.urls = inner, look, []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.urls.append(request.url)
-        if self.look is not None:
-            self.look()
-        return self.inner.handle_request(request)
-
-
 @pytest.fixture
 def spy(sandbox):
-    return Spy(sandbox.transport())
+    return RecordingTransport(sandbox.transport())
 
 
 @pytest.fixture
