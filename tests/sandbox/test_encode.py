@@ -69,3 +69,26 @@ def test_pages_mixing_days_and_the_envelope(account):
     assert list_body(body, "messages", records) == dumps(dicts).encode()
     assert list_body({"messages": [], "start": 0}, "messages", []) == b'{"messages": [], "start": 0}'
     assert json.loads(list_body(body, "messages", records))["messages"][0]["sid"] == days[0].sid[-3]
+
+
+def test_message_texts_are_written_once_then_reused_and_the_cache_stays_bounded(account, monkeypatch):
+    from twibox_nb.sandbox import encode
+
+    encoder = ListEncoder(account)
+    written: list[int] = []
+    original = encoder._encode_messages
+    monkeypatch.setattr(
+        encoder, "_encode_messages", lambda table, index: written.append(len(index)) or original(table, index)
+    )
+    day, other = (account.gen.messages(NOW.date() - timedelta(days=back)) for back in (3, 4))
+    expected = [dumps(render.message(account, day, i)) for i in range(len(day))]
+    halves = [(day, i) for i in range(0, len(day), 2)]
+    assert encoder.messages(halves) == expected[::2]
+    assert encoder.messages([(day, i) for i in range(len(day))]) == expected
+    assert written == [len(halves), len(day) - len(halves)]  # only the missing half was written
+    assert encoder.messages([(day, i) for i in range(len(day))]) == expected and len(written) == 2
+
+    monkeypatch.setattr(encode, "_MESSAGE_TEXT_CACHE_RECORDS", len(day))  # room for one day only
+    encoder.messages([(other, 0)])  # a second day pushes the first out
+    encoder.messages([(day, 0)])
+    assert written[-1] == 1 and len(encoder._texts) == 1
