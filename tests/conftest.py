@@ -37,6 +37,12 @@ def spec_dir() -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _no_user_cache(monkeypatch):
+    """A connection that is not the sandbox would use the user's fetch cache by default: never in tests."""
+    monkeypatch.setenv("TWIBOX_CACHE", "off")
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Sandbox:
     """One shared sandbox at scale 1 with the clock frozen at NOW (never mutate it)."""

@@ -40,6 +40,7 @@ from ._exceptions import (
 )
 from .aggregate import Summary
 from .alerts import Alert, backtest
+from .cache import Cache
 from .calculated import CalculatedMetric
 from .chart_export import enable_offline_rendering, save_chart
 from .connection import Connection, connect
@@ -68,6 +69,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "Alert",
+    "Cache",
     "CalculatedMetric",
     "ConnectWidget",
     "Connection",

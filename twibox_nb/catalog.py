@@ -35,6 +35,10 @@ class Endpoint:
     date_field: str | None  # the record's own date (clipping, default date selection)
     filters: tuple[DateFilter, ...] = ()
     newest_first: bool = False
+    # Each record is one event with its own date (date_field), so a range can be fetched as
+    # date slices whose answers add up to the whole. False for usage records: each one is a sum
+    # over the requested window, so two half-windows do not add up to the whole one.
+    sliceable: bool = False
     docs: str = ""
     description: str = ""
     suggested_params: dict[str, str] = field(default_factory=dict)
@@ -58,7 +62,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "Messages", "api", f"{ACCOUNT}/Messages.json", "messages", "date_sent",
         (_f("DateSent", "on"), _f("DateSent<", "on_or_before"), _f("DateSent>", "on_or_after")),
-        newest_first=True, docs=f"{DOCS}/messaging/api/message-resource#read-multiple-message-resources",
+        newest_first=True, sliceable=True,
+        docs=f"{DOCS}/messaging/api/message-resource#read-multiple-message-resources",
         description="SMS, MMS and WhatsApp messages sent and received",
         suggested_params={"PageSize": "1000", "DateSent>": "{{start_date}}", "DateSent<": "{{end_date}}"},
     ),
@@ -66,7 +71,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Calls", "api", f"{ACCOUNT}/Calls.json", "calls", "start_time",
         (_f("StartTime", "on"), _f("StartTime<", "before"), _f("StartTime>", "on_or_after"),
          _f("EndTime", "on"), _f("EndTime<", "before"), _f("EndTime>", "on_or_after")),
-        newest_first=True, docs=f"{DOCS}/voice/api/call-resource#read-multiple-call-resources",
+        newest_first=True, sliceable=True, docs=f"{DOCS}/voice/api/call-resource#read-multiple-call-resources",
         description="Voice calls, inbound and outbound",
         suggested_params={"PageSize": "1000", "StartTime>": "{{start_date}}", "StartTime<": "{{end_date}}"},
     ),
@@ -87,17 +92,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Conferences", "api", f"{ACCOUNT}/Conferences.json", "conferences", "date_created",
         (_f("DateCreated", "on"), _f("DateCreated<", None), _f("DateCreated>", None),
          _f("DateUpdated", "on"), _f("DateUpdated<", None), _f("DateUpdated>", None)),
-        docs=f"{DOCS}/voice/api/conference-resource", description="Conference calls",
+        sliceable=True, docs=f"{DOCS}/voice/api/conference-resource", description="Conference calls",
     ),
     Endpoint(
         "Recordings", "api", f"{ACCOUNT}/Recordings.json", "recordings", "date_created",
         (_f("DateCreated", "on"), _f("DateCreated<", None), _f("DateCreated>", None)),
-        docs=f"{DOCS}/voice/api/recording", description="Call recordings",
+        sliceable=True, docs=f"{DOCS}/voice/api/recording", description="Call recordings",
     ),
     Endpoint(
         "Notifications", "api", f"{ACCOUNT}/Notifications.json", "notifications", "message_date",
         (_f("MessageDate", "on"), _f("MessageDate<", "on_or_before"), _f("MessageDate>", "on_or_after")),
-        docs=f"{DOCS}/usage/api/notification", description="Account notifications (errors and warnings)",
+        sliceable=True, docs=f"{DOCS}/usage/api/notification",
+        description="Account notifications (errors and warnings)",
     ),
     Endpoint(
         "Incoming phone numbers", "api", f"{ACCOUNT}/IncomingPhoneNumbers.json", "incoming_phone_numbers",
@@ -115,14 +121,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "Monitor alerts", "monitor", "/v1/Alerts", "alerts", "date_generated",
         (_f("StartDate", "on_or_after", "datetime"), _f("EndDate", "on_or_before", "datetime")),
-        newest_first=True, docs=f"{DOCS}/usage/monitor-alert",
+        newest_first=True, sliceable=True, docs=f"{DOCS}/usage/monitor-alert",
         description="Debugger alerts (errors and warnings); Twilio keeps 30 days",
         suggested_params={"PageSize": "1000", "StartDate": "{{start_datetime}}", "EndDate": "{{end_datetime}}"},
     ),
     Endpoint(
         "Monitor events", "monitor", "/v1/Events", "events", "event_date",
         (_f("StartDate", "on_or_after", "datetime"), _f("EndDate", "on_or_before", "datetime")),
-        docs=f"{DOCS}/usage/monitor-events", description="Audit events: who changed what",
+        sliceable=True, docs=f"{DOCS}/usage/monitor-events", description="Audit events: who changed what",
         suggested_params={"PageSize": "1000", "StartDate": "{{start_datetime}}", "EndDate": "{{end_datetime}}"},
     ),
     Endpoint(

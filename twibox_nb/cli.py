@@ -1,5 +1,6 @@
 """The ``twibox`` command line: ``twibox fetch`` a metric, ``twibox sync`` metrics into the store,
-``twibox history`` from it, ``twibox sandbox`` to serve demo data.
+``twibox history`` from it, ``twibox cache info|clear`` for the cache of closed windows,
+``twibox sandbox`` to serve demo data.
 
 Exit codes: 0 success; 1 an error (one line on stderr, ``twibox <command>: …``); 2 a usage error
 (argparse); ``twibox sync`` exits 3 when every metric was stored but some fetch was truncated
@@ -145,6 +146,42 @@ def run_history(args: argparse.Namespace) -> int:
     return _output(result, args.csv)
 
 
+def run_cache(args: argparse.Namespace) -> int:
+    """``twibox cache info`` lists the cached windows; ``twibox cache clear`` deletes them."""
+    import os
+
+    from .cache import CACHE_ENV, Cache
+
+    if args.path is None and os.environ.get(CACHE_ENV, "").strip().lower() == "off":
+        print(f"twibox cache: the cache is off (${CACHE_ENV}=off)", file=sys.stderr)
+        return 0
+    cache = Cache(args.path)
+    if args.action == "info":
+        info = cache.info()
+        print(f"cache: {cache.path}", file=sys.stderr)
+        if info.empty:
+            print("no cached windows", file=sys.stderr)
+            return 0
+        shown = info.assign(**{c: info[c].dt.strftime("%Y-%m-%dT%H:%M:%SZ") for c in ("start", "end", "stored_at")})
+        print(shown.drop(columns=["origin"]).to_string(index=False))
+        print(f"{len(info)} windows, {int(info['bytes'].sum()):,} bytes of rows", file=sys.stderr)
+        return 0
+    what = " and ".join(
+        part for part in (args.account and f"account {args.account}", args.metric and f"metric {args.metric}") if part
+    )
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("twibox cache clear: pass --yes to delete cached windows without a question", file=sys.stderr)
+            return 1
+        answer = input(f"Delete the cached windows{' of ' + what if what else ''} in {cache.path}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted", file=sys.stderr)
+            return 0
+    deleted = cache.clear(account=args.account, metric=args.metric)
+    print(f"deleted {deleted} cached windows from {cache.path}", file=sys.stderr)
+    return 0
+
+
 def _store_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store", default=None, metavar="URL",
@@ -198,6 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--csv", default=None, metavar="OUT", help="write the aggregated table to this CSV file")
     history.add_argument("--now", default=None, help="pin the clock (ISO 8601, UTC)")
     history.set_defaults(run=run_history)
+
+    cache = commands.add_parser("cache", help="inspect or clear the cache of closed past windows")
+    cache.add_argument("action", choices=["info", "clear"], help="info: list cached windows; clear: delete them")
+    cache.add_argument(
+        "--path", default=None, metavar="DIR",
+        help="the cache directory (default: $TWIBOX_CACHE, else the user's cache directory)",
+    )  # fmt: skip
+    cache.add_argument("--account", default=None, help="clear: only this Account SID's windows")
+    cache.add_argument("--metric", default=None, help="clear: only this metric identity's windows")
+    cache.add_argument("--yes", action="store_true", help="clear: do not ask for confirmation")
+    cache.set_defaults(run=run_cache)
 
     sandbox = commands.add_parser("sandbox", help="serve the synthetic Twilio account on loopback")
     sandbox_cli.add_arguments(sandbox)

@@ -26,9 +26,11 @@ Promises kept here:
 from __future__ import annotations
 
 import logging
+import queue
 import random
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, Literal
@@ -39,11 +41,14 @@ from ._exceptions import FetchError, ResponseFormatError, TwiboxError, TwilioAPI
 from .connection import is_twilio_url
 from .pagination import DEFAULT_TOKEN_PARAM, detect
 from .records import find_records
+from .slices import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, check_concurrency
 
 if TYPE_CHECKING:
     from .connection import Connection
 
 __all__ = [
+    "DEFAULT_CONCURRENCY",
+    "MAX_CONCURRENCY",
     "RETRY_STATUSES",
     "Diagnosis",
     "FetchReport",
@@ -51,8 +56,11 @@ __all__ = [
     "PageFetcher",
     "Progress",
     "RetryPolicy",
+    "Slice",
+    "SliceFetcher",
     "diagnose",
     "fetch_all",
+    "fetch_slices",
 ]
 
 log = logging.getLogger(__name__)
@@ -169,21 +177,58 @@ class _Borrowed(httpx.BaseTransport):
 
 
 class _Session:
-    """One ``httpx.Client`` for one fetch, with the retry loop and its counters."""
+    """One ``httpx.Client`` for one fetch, with the retry loop and its counters.
 
-    def __init__(self, conn: Connection, policy: RetryPolicy, sleep: Sleep, jitter: Jitter) -> None:
+    Thread-safe when shared by the workers of a :class:`SliceFetcher`: the counters are updated
+    under a lock, the connection pool holds ``pool`` connections, and every attempt (retries
+    included) first takes a permit from ``limiter`` when there is one.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        policy: RetryPolicy,
+        sleep: Sleep,
+        jitter: Jitter,
+        *,
+        limiter: _AdaptiveLimit | None = None,
+        pool: int | None = None,
+    ) -> None:
         self.policy = policy
         self.sleep = sleep
         self.jitter = jitter
+        self.limiter = limiter
         self.requests = 0
         self.retries = 0
+        self._lock = threading.Lock()
+        limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool) if pool else None
         self.client = httpx.Client(
             transport=_Borrowed(conn.transport) if conn.transport is not None else None,  # None: the network
             auth=conn.auth(),
             follow_redirects=False,  # a redirect could carry the credentials elsewhere
             timeout=httpx.Timeout(policy.timeout),
             headers={"Accept": "application/json", "User-Agent": _user_agent()},
+            **({"limits": limits} if limits is not None else {}),
         )
+
+    def _count(self, retry: bool = False) -> None:
+        with self._lock:
+            if retry:
+                self.retries += 1
+            else:
+                self.requests += 1
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        if self.limiter is None:
+            return self.client.send(request)
+        ticket = self.limiter.acquire()
+        throttled = False
+        try:
+            response = self.client.send(request)
+            throttled = response.status_code == 429
+            return response
+        finally:
+            self.limiter.release(ticket, throttled)
 
     def __enter__(self) -> _Session:
         return self
@@ -196,12 +241,12 @@ class _Session:
         policy = self.policy
         retry = 0
         while True:
-            self.requests += 1
+            self._count()
             # A fresh request every attempt: a transport may rewrite the one it is given
             # (LoopbackTransport does), and the retry must go to the Twilio URL again.
             request = self.client.build_request("GET", url, headers=headers)
             try:
-                response = self.client.send(request)
+                response = self._send(request)
             except httpx.TransportError as exc:  # refused, reset, timed out, or a body cut off
                 failure = _Failure("network error", url, exc=exc)
             except httpx.DecodingError as exc:  # a compressed body that does not decompress
@@ -228,7 +273,7 @@ class _Session:
             log.info("GET %s: %s; retry %d of %d in %.2f s", url, failure.label, retry + 1, policy.max_retries, wait)
             self.sleep(wait)
             retry += 1
-            self.retries += 1
+            self._count(retry=True)
 
 
 @dataclass(frozen=True)
@@ -322,6 +367,11 @@ class FetchReport:
     truncated: bool
     error: TwiboxError | None = None
     next_url: str | None = None  # the page that was not fetched, when the fetch stopped early
+    slices: int = 1  # date slices fetched, each with its own next-page chain (SliceFetcher)
+    concurrency: int = 1  # the most requests that were in flight at once
+    throttled_to: int | None = None  # the lowest concurrency 429s brought it down to (None: never throttled)
+    cached_windows: int = 0  # closed windows that came from the cache instead of the network
+    cached_records: int = 0  # records of those windows (not counted in ``records``)
 
     def summary(self) -> str:
         """One plain sentence for a warning or a log line."""
@@ -337,7 +387,19 @@ class FetchReport:
         counted = (
             f"{_plural(self.pages, 'page')}, {_plural(self.records, 'record')} in {_plural(self.requests, 'request')}"
         )
-        return f"{counted}{retries}; {why}{missing}"
+        parallel = ""
+        if self.slices > 1 or self.concurrency > 1:
+            parallel = f" ({_plural(self.slices, 'slice')}, up to {self.concurrency} at once"
+            if self.throttled_to is not None:
+                parallel += f", down to {self.throttled_to} after 429s"
+            parallel += ")"
+        cached = ""
+        if self.cached_windows:
+            cached = (
+                f"; {_plural(self.cached_windows, 'closed window')} ({_plural(self.cached_records, 'record')}) "
+                "from the cache"
+            )
+        return f"{counted}{retries}{parallel}; {why}{missing}{cached}"
 
 
 def _plural(n: int, word: str) -> str:
@@ -484,6 +546,327 @@ class PageFetcher:
                 if self.report is not None:
                     return
                 url = nxt
+
+
+# --- concurrent date slices ----------------------------------------------------------------------
+
+
+class _AdaptiveLimit:
+    """At most ``limit`` requests in flight, shared by every worker of one fetch.
+
+    A 429 halves the limit (never below 1), once per congestion event: 429s answered to requests
+    that were sent before the last cut do not cut again (they saw the old limit). After
+    ``recover`` successes in a row the limit creeps back up by one, never above the configured
+    value. ``peak`` is the most requests seen in flight, ``lowest`` the lowest limit reached.
+
+    >>> limit = _AdaptiveLimit(8, recover=2)
+    >>> a, b, c = limit.acquire(), limit.acquire(), limit.acquire()
+    >>> limit.release(a, throttled=True); limit.release(b, throttled=True); limit.limit  # one cut per event
+    4
+    >>> limit.release(c, False); limit.release(limit.acquire(), False); limit.limit, limit.peak, limit.lowest
+    (5, 3, 4)
+    """
+
+    def __init__(self, limit: int, recover: int | None = None) -> None:
+        self.configured = self.limit = self.lowest = limit
+        self.recover = recover if recover is not None else max(4, 2 * limit)
+        self.in_flight = self.peak = 0
+        self._successes = 0
+        self._generation = 0
+        self._cond = threading.Condition()
+
+    def acquire(self) -> int:
+        """Wait for a permit; returns the ticket to give back to :meth:`release`."""
+        with self._cond:
+            while self.in_flight >= self.limit:
+                self._cond.wait()
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            return self._generation
+
+    def release(self, ticket: int, throttled: bool) -> None:
+        with self._cond:
+            self.in_flight -= 1
+            if throttled:
+                self._successes = 0
+                if ticket == self._generation:
+                    self.limit = max(1, self.limit // 2)
+                    self.lowest = min(self.lowest, self.limit)
+                    self._generation += 1
+                    log.info("429 from Twilio: concurrency down to %d", self.limit)
+            else:
+                self._successes += 1
+                if self._successes >= self.recover and self.limit < self.configured:
+                    self.limit += 1
+                    self._successes = 0
+            self._cond.notify_all()
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One date slice of a fetch: its first request (with its own rendered date filters), and
+    when a newest-first chain may stop early (``stop_when(body)``, as for :class:`PageFetcher`)."""
+
+    request: httpx.Request
+    stop_when: Callable[[Any], bool] | None = None
+
+
+_DONE = object()  # a worker has finished (sent through the page queue)
+
+
+class SliceFetcher:
+    """Fetch several slices of one range concurrently, each slice with its own next-page chain.
+
+    Iterating yields ``(slice index, Page)`` pairs as pages arrive, in the consumer's thread;
+    ``progress`` is called from that thread too (notebook widgets are not thread-safe) with the
+    numbers of all slices together. Up to ``concurrency`` worker threads (default
+    :data:`~twibox_nb.slices.DEFAULT_CONCURRENCY`, at most :data:`~twibox_nb.slices.MAX_CONCURRENCY`)
+    share one ``httpx.Client`` whose pool holds that many connections; at most
+    ``2 × concurrency`` fetched pages wait for the consumer, so memory stays bounded. On a 429
+    the number of requests in flight halves and creeps back up after a run of successes; the
+    request itself is retried as ``policy`` says.
+
+    ``max_pages`` caps the pages of all slices together: the first pages of the first
+    ``max_pages`` slices are reserved up front (so which pages a cap leaves out does not depend on
+    thread timing), later pages are granted while the budget lasts; a slice refused a page stops
+    and the report says ``page_cap`` (truncated). An error before any page is raised; an error after some
+    pages stops every slice and ends the fetch with ``stop_reason="error"`` (truncated). After
+    the iteration, :attr:`report` sums everything up (``slices``, ``concurrency`` = the most
+    requests in flight, ``throttled_to``) and :attr:`slice_reports` says how each slice ended
+    (None for a slice stopped because another one ended the fetch).
+
+    >>> from twibox_nb.connection import connect
+    >>> conn = connect(sandbox=True)
+    >>> url = f"https://api.twilio.com/2010-04-01/Accounts/{conn.account_sid}/Messages.json?PageSize=50"
+    >>> days = [Slice(httpx.Request("GET", f"{url}&DateSent=2026-01-0{d}")) for d in (1, 2, 3)]
+    >>> fetcher = SliceFetcher(conn, days, concurrency=2)
+    >>> sorted({index for index, page in fetcher}), fetcher.report.slices, fetcher.report.stop_reason
+    ([0, 1, 2], 3, 'complete')
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        slices: Sequence[Slice | httpx.Request],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        pagination: Pagination = "next_page",
+        max_pages: int | None = None,
+        token_param: str = DEFAULT_TOKEN_PARAM,
+        progress: Callable[[Progress], None] | None = None,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        jitter: Jitter = random.random,
+        recover: int | None = None,
+    ) -> None:
+        self.slices = [s if isinstance(s, Slice) else Slice(s) for s in slices]
+        if not self.slices:
+            raise ValueError("SliceFetcher needs at least one slice")
+        for part in self.slices:
+            _check_get(part.request)
+        if pagination not in ("none", "next_page"):
+            raise ValueError(f"pagination must be 'none' or 'next_page', got {pagination!r}")
+        if max_pages is not None and max_pages < 1:
+            raise ValueError(f"max_pages must be at least 1 (or None for no cap), got {max_pages!r}")
+        self.conn = conn
+        self.concurrency = check_concurrency(concurrency)
+        self.pagination = pagination
+        self.max_pages = max_pages
+        self.token_param = token_param
+        self.progress = progress
+        self.policy = policy or RetryPolicy()
+        self.sleep = sleep
+        self.clock = clock
+        self.jitter = jitter
+        self.recover = recover
+        self.report: FetchReport | None = None
+        self.slice_reports: list[FetchReport | None] = []
+
+    def __iter__(self) -> Iterator[tuple[int, Page]]:
+        return self._run()
+
+    def _run(self) -> Iterator[tuple[int, Page]]:
+        self.report = None
+        n = len(self.slices)
+        self.slice_reports = [None] * n
+        workers = min(self.concurrency, n)
+        limiter = _AdaptiveLimit(self.concurrency, self.recover)
+        pages_out: queue.Queue[Any] = queue.Queue(maxsize=2 * self.concurrency)
+        pending: queue.Queue[int] = queue.Queue()
+        for index in range(n):
+            pending.put(index)
+        stop = threading.Event()  # no new request: the cap was reached or a slice failed
+        abandoned = threading.Event()  # the consumer went away: drop what is left
+        lock = threading.Lock()
+        reserved = min(n, self.max_pages) if self.max_pages is not None else 0  # first pages, up front
+        shared: dict[str, Any] = {"reserved": reserved, "capped": None, "error": None, "failed_at": None}
+        started = self.clock()
+
+        def put(item: Any) -> bool:
+            while not abandoned.is_set():
+                try:
+                    pages_out.put(item, timeout=0.05)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def fail(index: int, error: TwiboxError, url: httpx.URL) -> None:
+            with lock:
+                if shared["error"] is None:
+                    shared["error"], shared["failed_at"] = error, str(url)
+            stop.set()
+
+        def chain(index: int, session: _Session) -> None:
+            part = self.slices[index]
+            first = part.request.url
+            headers = httpx.Headers({k: v for k, v in part.request.headers.items() if k.lower() not in _DROP_HEADERS})
+            chain_started = self.clock()
+            visited: set[str] = set()
+            pages = records = 0
+            url = first
+
+            def finish(reason: StopReason, truncated: bool, error: TwiboxError | None = None) -> None:
+                self.slice_reports[index] = FetchReport(
+                    pages, records, 0, 0, self.clock() - chain_started, reason, truncated, error
+                )
+
+            while True:
+                if stop.is_set():
+                    return  # another slice ended the fetch: this one is incomplete (no report)
+                if self.max_pages is not None:
+                    # The first pages of the first max_pages slices are reserved up front, so the
+                    # pages a cap leaves out do not depend on thread timing; later pages are
+                    # granted while the budget lasts.
+                    with lock:
+                        granted = index < self.max_pages if pages == 0 else shared["reserved"] < self.max_pages
+                        if not granted:
+                            if shared["capped"] is None:
+                                shared["capped"] = str(url)
+                            return
+                        if pages > 0:
+                            shared["reserved"] += 1
+                visited.add(str(url))
+                page_started = self.clock()
+                try:
+                    status, body = session.get_json(url, headers)
+                except (TwilioAPIError, ResponseFormatError, FetchError) as exc:
+                    finish("error", True, exc)
+                    fail(index, exc, url)
+                    return
+                found = find_records(body)[1]
+                page = Page(str(url), status, body, pages, self.clock() - page_started, found)
+                pages += 1
+                records += len(found)
+                nxt = None
+                if self.pagination == "next_page":
+                    nxt = detect(body, self.token_param).next_url(body, first=first, current=url)
+                done = True
+                if nxt is None:
+                    finish("complete", False)
+                elif part.stop_when is not None and part.stop_when(body):
+                    finish("range_start_passed", False)
+                elif not is_twilio_url(nxt):
+                    refused = UnsafeRequestError(
+                        f"refusing to follow the next-page link of {url} to {nxt.scheme}://{nxt.host}: "
+                        "only https://*.twilio.com links are followed (nothing was sent there)"
+                    )
+                    finish("error", True, refused)
+                    put((index, page))
+                    fail(index, refused, nxt)
+                    return
+                elif str(nxt) in visited:
+                    finish("cycle", True)
+                else:
+                    done = False
+                if not put((index, page)) or done:
+                    return
+                url = nxt
+
+        def work(session: _Session) -> None:
+            try:
+                while not stop.is_set():
+                    try:
+                        index = pending.get_nowait()
+                    except queue.Empty:
+                        return
+                    chain(index, session)
+            except BaseException as exc:  # a bug or an interrupt in a worker must not hang the consumer
+                fail(-1, FetchError(f"a fetch worker failed: {type(exc).__name__}: {exc}"), httpx.URL())
+            finally:
+                put(_DONE)
+
+        session = _Session(self.conn, self.policy, self.sleep, self.jitter, limiter=limiter, pool=self.concurrency)
+        threads = [
+            threading.Thread(target=work, args=(session,), name=f"twibox-fetch-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        pages = records = 0
+        try:
+            for thread in threads:
+                thread.start()
+            finished = 0
+            while finished < workers:
+                item = pages_out.get()
+                if item is _DONE:
+                    finished += 1
+                    continue
+                index, page = item
+                pages += 1
+                records += len(page.records)
+                if self.progress is not None:
+                    self.progress(
+                        Progress(
+                            pages, records, session.requests, session.retries, self.clock() - started,
+                            self.max_pages, page.url,
+                        )
+                    )  # fmt: skip
+                yield index, page
+        finally:
+            abandoned.set()
+            stop.set()
+            for thread in threads:
+                thread.join()
+            session.client.close()
+        error: TwiboxError | None = shared["error"]
+        reasons = [r.stop_reason for r in self.slice_reports if r is not None]
+        if error is not None:
+            reason: StopReason = "error"
+        elif shared["capped"] is not None:
+            reason = "page_cap"
+        else:
+            reason = next((r for r in ("cycle", "range_start_passed") if r in reasons), "complete")
+        truncated = reason in ("page_cap", "cycle") or (reason == "error" and pages > 0)
+        self.report = FetchReport(
+            pages=pages,
+            records=records,
+            requests=session.requests,
+            retries=session.retries,
+            elapsed=self.clock() - started,
+            stop_reason=reason,
+            truncated=truncated,
+            error=error,
+            next_url=shared["failed_at"] if error is not None else shared["capped"],
+            slices=n,
+            concurrency=limiter.peak,
+            throttled_to=limiter.lowest if limiter.lowest < self.concurrency else None,
+        )
+        if error is not None and (pages == 0 or isinstance(error, UnsafeRequestError)):
+            raise error
+        if error is not None:
+            log.warning("fetch stopped after %d pages: %s", pages, error)
+
+
+def fetch_slices(
+    conn: Connection, slices: Sequence[Slice | httpx.Request], **options: Any
+) -> tuple[list[tuple[int, Page]], FetchReport]:
+    """Every page of a sliced fetch with its slice index, and the report (options as for
+    :class:`SliceFetcher`)."""
+    fetcher = SliceFetcher(conn, slices, **options)
+    pages = list(fetcher)
+    assert fetcher.report is not None
+    return pages, fetcher.report
 
 
 def fetch_all(conn: Connection, request: httpx.Request, **options: Any) -> tuple[list[Page], FetchReport]:

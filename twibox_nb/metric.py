@@ -11,22 +11,26 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
 
 from ._exceptions import FetchError, ResponseFormatError, TwilioAPIError
+from ._store_points import metric_identity
 from .aggregate import Summary, aggregate, clip, parse_dates, rows_frame, summarize, total
+from .cache import Cache, WindowKey, default_cache, is_closed
 from .calculated import CalculatedMetric, combine_data, summary_of
 from .catalog import find_endpoint
-from .client import FetchReport, PageFetcher, Progress, RetryPolicy
+from .client import FetchReport, PageFetcher, Progress, RetryPolicy, Slice, SliceFetcher
 from .connection import Connection
 from .dates import DateRange, check_interval, comparison_range, resolve_range
 from .expression import Selection, custom_expression, generate
 from .records import find_records
 from .request import build_request
+from .slices import DEFAULT_CONCURRENCY, check_concurrency, date_keys, keep_records, plan_slices
 from .spec import Count, Dynamic, MetricSpec
 
 
@@ -94,6 +98,11 @@ class MetricResult:
     @property
     def truncated(self) -> bool:
         return self.current.report.truncated or bool(self.previous and self.previous.report.truncated)
+
+    @property
+    def cached_windows(self) -> int:
+        """How many closed windows of the range came from the cache (no request sent for them)."""
+        return self.current.report.cached_windows
 
     @property
     def elapsed(self) -> float:
@@ -178,6 +187,51 @@ def _stop_when(spec: MetricSpec, date_range: DateRange) -> Callable[[Any], bool]
     return passed
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _dated_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """``rows_frame(rows)``, with the dates read by the fast reader of the slices (same values).
+
+    Twilio's two date shapes are cut apart as text and parsed in one vectorised call, several
+    times faster than the general parser for 100,000 rows; anything else goes through it.
+    """
+    if not rows:
+        return rows_frame(rows)
+    dates = [row.get("date") if isinstance(row, dict) else None for row in rows]
+    sample = next((d for d in dates if d is not None), None)
+    if sample is None:
+        return rows_frame(rows)
+    frame = rows_frame(rows, stamp=_EPOCH)  # every other column as usual; the dates follow
+    parsed = pd.to_datetime(pd.Series(date_keys(dates), dtype=object), format="ISO8601", utc=True)
+    frame["date"] = parsed.astype(parse_dates(pd.Series([sample])).dtype)
+    return frame
+
+
+def _origin(conn: Connection, spec: MetricSpec) -> str:
+    """Where a window's data came from, for the cache key: the host asked, and which sandbox."""
+    origin = conn.route(spec.request.base_url)
+    if conn.is_sandbox:
+        account = getattr(getattr(conn.transport, "app", None), "account", None)
+        gen = getattr(account, "gen", None)
+        seed, scale = getattr(gen, "seed", None), getattr(gen, "scale", None)
+        known = seed is not None and scale is not None
+        origin += f" sandbox(seed={seed}, scale={scale:g})" if known else f" {conn.label}"
+    return origin
+
+
+def _resolve_cache(cache: Cache | bool | str | None, conn: Connection) -> Cache | None:
+    if cache == "auto":
+        return None if conn.is_sandbox else default_cache()  # sandbox data differs by seed, scale and clock
+    if cache is True:
+        return default_cache()
+    if cache is False or cache is None:
+        return None
+    if isinstance(cache, Cache):
+        return cache
+    raise TypeError(f"cache must be a Cache, True, False or None; got {cache!r}")
+
+
 def _fetch_range(
     spec: MetricSpec,
     conn: Connection,
@@ -187,28 +241,98 @@ def _fetch_range(
     interval: str,
     fetched_at: datetime,
     fetcher_options: dict[str, Any],
+    concurrency: int = DEFAULT_CONCURRENCY,
+    cache: Cache | None = None,
 ) -> tuple[Fetched, str]:
-    request = build_request(spec, conn, date_range)
     dynamic = isinstance(spec.date, Dynamic)
-    fetcher = PageFetcher(
-        conn,
-        request,
-        pagination=spec.request.pagination,
-        max_pages=spec.request.max_pages,
-        stop_when=None if dynamic else _stop_when(spec, date_range),
-        **fetcher_options,
-    )
-    rows: list[dict[str, Any]] = []
+    plan = None if dynamic else plan_slices(spec, date_range, concurrency)
+    windows = list(plan.windows) if plan is not None else [date_range]
+    # Closed windows may come from the cache; open ones (today's included) are always fetched.
+    keys: list[WindowKey | None] = [None] * len(windows)
+    if cache is not None and not dynamic:
+        identity, origin = metric_identity(spec), _origin(conn, spec)
+        for i, window in enumerate(windows):
+            if is_closed(window.end, fetched_at, cache.settle):
+                keys[i] = WindowKey(conn.account_sid, origin, identity, window.start, window.end)
+    rows_by_window: list[list[dict[str, Any]]] = [[] for _ in windows]
+    cached_records = 0
+    to_fetch: list[int] = []
+    for i, key in enumerate(keys):
+        hit = cache.get(key) if cache is not None and key is not None else None
+        if hit is None:
+            to_fetch.append(i)
+        else:
+            rows_by_window[i] = hit.rows
+            cached_records += hit.records
     first_page = None
     text = spec.expression or ""
-    for page in fetcher:
-        if first_page is None:
-            first_page = page.body
-            text = evaluator.text(page.body)
-        rows.extend(evaluator.rows(page.body))  # pages are evaluated as they arrive; only rows stay
-    report = fetcher.report
-    assert report is not None  # set when the iteration ends
-    frame = rows_frame(rows, stamp=fetched_at if dynamic else None)
+    if not to_fetch:
+        report = FetchReport(0, 0, 0, 0, 0.0, "complete", False)
+    elif plan is None:
+        fetcher = PageFetcher(
+            conn,
+            build_request(spec, conn, date_range),
+            pagination=spec.request.pagination,
+            max_pages=spec.request.max_pages,
+            stop_when=None if dynamic else _stop_when(spec, date_range),
+            **fetcher_options,
+        )
+        rows = rows_by_window[0]
+        for page in fetcher:
+            if first_page is None:
+                first_page = page.body
+                text = evaluator.text(page.body)
+            rows.extend(evaluator.rows(page.body))  # pages are evaluated as they arrive; only rows stay
+        report = fetcher.report
+        assert report is not None  # set when the iteration ends
+        if keys[0] is not None and not report.truncated and report.stop_reason in _CACHEABLE:
+            assert cache is not None
+            cache.put(keys[0], rows, records=report.records, pages=report.pages)
+    else:
+        slices = [Slice(build_request(spec, conn, windows[i]), _stop_when(spec, windows[i])) for i in to_fetch]
+        sliced = SliceFetcher(
+            conn,
+            slices,
+            concurrency=concurrency,
+            pagination=spec.request.pagination,
+            max_pages=spec.request.max_pages,
+            **fetcher_options,
+        )
+        seen: set[str] = set()
+        first_at = len(windows)
+        # closing(): an error while evaluating stops the worker threads at once, instead of
+        # whenever the traceback (which a notebook keeps) lets go of the generator.
+        with closing(iter(sliced)) as arriving:
+            for j, page in arriving:
+                i = to_fetch[j]
+                # Each slice keeps only its own records (a date-only filter answers whole days)
+                # and a record already counted by another slice is dropped, before evaluation.
+                body, _ = keep_records(page.body, plan.date_field, windows[i], seen)
+                if page.number == 0 and i < first_at:  # the first page of the first window fetched
+                    first_at, first_page = i, page.body
+                if not text:
+                    text = evaluator.text(page.body)
+                rows_by_window[i].extend(evaluator.rows(body))
+        report = sliced.report
+        assert report is not None
+        if cache is not None:
+            for j, i in enumerate(to_fetch):
+                done = sliced.slice_reports[j]
+                key = keys[i]
+                if key is not None and done is not None and not done.truncated and done.stop_reason in _CACHEABLE:
+                    cache.put(key, rows_by_window[i], records=done.records, pages=done.pages)
+    report = replace(
+        report,
+        slices=len(windows),
+        cached_windows=len(windows) - len(to_fetch),
+        cached_records=cached_records,
+    )
+    if not text:  # every window came from the cache: the expression the pages would have had
+        endpoint = find_endpoint(spec.request.base_url, spec.request.path)
+        if endpoint is not None and endpoint.list_key:
+            text = evaluator.text({endpoint.list_key: []})
+    rows = rows_by_window[0] if len(windows) == 1 else [row for part in rows_by_window for row in part]
+    frame = rows_frame(rows, stamp=fetched_at) if dynamic else _dated_frame(rows)
     if not dynamic:
         frame = clip(frame, date_range)
     data = aggregate(frame, spec.aggregation, interval, None if dynamic else date_range)
@@ -227,6 +351,8 @@ def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positi
     policy: RetryPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
     expression_timeout: float = 10.0,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    cache: Cache | bool | str | None = "auto",
 ) -> MetricResult:
     """Fetch a metric over a date range and aggregate it.
 
@@ -236,6 +362,15 @@ def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positi
     tokens); ``progress`` hears about every page (pages and records so far); ``now`` pins the
     clock (default: the current UTC time). A fetch that stopped early warns with
     :class:`TruncationWarning` and says so in ``result.warnings``.
+
+    ``concurrency`` (default 8, at most 32; 1 fetches one page after another) is how many
+    requests may be in flight at once: an event list (Messages, Calls, Monitor alerts …) whose
+    request has date tokens for both its start and end filter is fetched as date slices
+    (:mod:`twibox_nb.slices`), concurrently; 429s bring the concurrency down. ``cache`` is a
+    :class:`~twibox_nb.cache.Cache`, True (the default cache), or False/None (no cache); by
+    default real Twilio connections use the default cache (unless ``$TWIBOX_CACHE=off``) and
+    sandbox connections none. Closed windows (ended at least an hour ago) then come from the
+    cache; ``result.cached_windows`` says how many.
 
     >>> from twibox_nb.connection import connect
     >>> from twibox_nb.spec import Field, RequestSpec
@@ -251,6 +386,7 @@ def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positi
         return _fetch_calculated(
             spec, conn, date_range, interval, compare, progress,
             now=fetched_at, policy=policy, sleep=sleep, expression_timeout=expression_timeout,
+            concurrency=concurrency, cache=cache,
         )  # fmt: skip
     current_range = resolve_range(date_range if date_range is not None else spec.date_range, fetched_at)
     interval = check_interval(interval if interval is not None else spec.interval)
@@ -259,7 +395,15 @@ def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positi
     options: dict[str, Any] = {"progress": progress, "sleep": sleep}
     if policy is not None:
         options["policy"] = policy
-    where = {"evaluator": evaluator, "interval": interval, "fetched_at": fetched_at, "fetcher_options": options}
+    check_concurrency(concurrency)
+    where = {
+        "evaluator": evaluator,
+        "interval": interval,
+        "fetched_at": fetched_at,
+        "fetcher_options": options,
+        "concurrency": concurrency,
+        "cache": _resolve_cache(cache, conn),
+    }
     current, text = _fetch_range(spec, conn, date_range=current_range, **where)
     previous = None
     notes: list[str] = []
@@ -297,6 +441,7 @@ def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positi
 
 
 _STOP_SEVERITY = ("complete", "range_start_passed", "page_cap", "cycle", "error")
+_CACHEABLE = ("complete", "range_start_passed")  # a window fetched to its end
 
 
 def _combined_report(reports: list[FetchReport]) -> FetchReport:
@@ -312,6 +457,11 @@ def _combined_report(reports: list[FetchReport]) -> FetchReport:
         truncated=any(r.truncated for r in reports),
         error=worst.error,
         next_url=worst.next_url,
+        slices=sum(r.slices for r in reports),
+        concurrency=max(r.concurrency for r in reports),
+        throttled_to=min((r.throttled_to for r in reports if r.throttled_to is not None), default=None),
+        cached_windows=sum(r.cached_windows for r in reports),
+        cached_records=sum(r.cached_records for r in reports),
     )
 
 
