@@ -102,11 +102,45 @@ def save_chart(chart: Any, path: str | os.PathLike, *, format: Format | None = N
     return atomic_write_bytes(target, data)
 
 
+# Altair's "inline" template is a whole page: its top-level ``const`` names (the spec's, and the
+# bundle's own) clash from the second chart in one notebook page on, which then stays blank. This
+# one is a snippet: everything runs inside functions, the bundle runs only when no earlier output
+# has defined ``window.vegaEmbed``, and "</" in the spec cannot close the script.
+_SNIPPET = """\
+<div class="vega-visualization" id="{{ output_div }}" style="width: 100%"></div>
+<script type="text/javascript">
+(function () {
+  if (typeof window.vegaEmbed !== "function") {
+    (function () {
+      // vega-embed, Vega and Vega-Lite, inlined (twibox_nb.enable_offline_rendering)
+      {{ vegaembed_script }}
+    }).call(window);
+  }
+  const spec = {{ spec | replace("</", "<\\/") }};
+  const embedOpt = {{ embed_options | replace("</", "<\\/") }};
+  window.vegaEmbed("#{{ output_div }}", spec, embedOpt).catch(console.error);
+})();
+</script>
+"""
+
+
+@cache
+def offline_template() -> Any:
+    """The jinja2 template of :func:`enable_offline_rendering`'s HTML outputs, bundle included."""
+    import jinja2
+    import vl_convert as vlc
+
+    template = jinja2.Template(_SNIPPET)
+    template.globals["vegaembed_script"] = vlc.javascript_bundle(vl_version=_vl_version())
+    return template
+
+
 def enable_offline_rendering(renderer: Literal["html", "jupyter"] = "html") -> str:
     """Make Altair charts render in JupyterLab, Notebook 7 and Voila without a CDN.
 
     ``"html"`` (the default) inlines the Vega libraries into each chart's HTML output (~900 KB per
-    chart): it needs no widget manager and survives in saved notebooks and static exports.
+    chart, run once per page, so any number of charts share a page): it needs no widget manager
+    and survives in saved notebooks and static exports.
     ``"jupyter"`` uses Altair's anywidget chart with the bundle inlined; it needs ``anywidget`` and
     a live kernel. Returns the renderer now active. Call it once, in the notebook; the package never
     calls it for you.
@@ -114,7 +148,7 @@ def enable_offline_rendering(renderer: Literal["html", "jupyter"] = "html") -> s
     import altair as alt
 
     if renderer == "html":
-        alt.renderers.enable("html", template="inline")
+        alt.renderers.enable("html", template=offline_template())
     elif renderer == "jupyter":
         try:
             import anywidget  # noqa: F401

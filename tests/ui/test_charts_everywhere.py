@@ -1,6 +1,6 @@
 """Metric charts and databoards render offline in JupyterLab, Notebook 7 and Voila.
 
-tests/ui/notebooks/charts.ipynb shows a metric chart (offline renderer) and a databoard widget.
+tests/ui/notebooks/charts.ipynb shows two metric charts (offline renderer) and a databoard widget.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from .conftest import run_all_cells, serve, stop
 
 
 def assert_charts_rendered(page, shots: Path, name: str) -> None:
-    chart = page.locator(".vega-embed").first
-    chart.scroll_into_view_if_needed()
-    expect(chart.locator("svg, canvas").first).to_be_visible()
+    for n in (0, 1):  # two charts in one page: the second must not lose to the first's libraries
+        chart = page.locator(".vega-embed").nth(n)
+        chart.scroll_into_view_if_needed()
+        expect(chart.locator("svg, canvas").first).to_be_visible()
     board = page.locator(".twibox-databoard").first
     board.scroll_into_view_if_needed()
     expect(board.locator(".twibox-chart svg").nth(1)).to_be_visible()
