@@ -6,8 +6,9 @@ Two kinds of expression:
   JSONata text by one function (:func:`render`, which does all quoting) and compiled from the same
   AST to a Python function (:func:`compile_python`) that returns exactly what jsonata-python
   returns for the rendered text, ~30x faster. No group-by: aggregation happens later, in pandas.
-* **Custom** (:func:`custom_expression`): JSONata a user wrote, run on jsonata-python in a worker
-  process that is killed when an evaluation runs past its timeout (see ``twibox_nb._guard``).
+* **Custom** (:func:`custom_expression`): JSONata a user wrote, run on the fast engine (jlens,
+  ``pip install 'twibox-nb[fast]'``) or on jsonata-python, in a worker process that is killed when
+  an evaluation runs past its timeout (see ``twibox_nb.engines`` and ``twibox_nb._guard``).
 
 Rows are dicts with exactly the keys ``date``, ``value`` and ``dimension``, in that order; a key
 JSONata left out (its expression was undefined, e.g. a missing field, or a dynamic date) is
@@ -588,10 +589,26 @@ def rows_from_result(result: Any) -> list[Row]:
     if not isinstance(result, list):
         raise ExpressionError(f"the expression returned {_describe(result)}. {_SHAPE_HELP}", code="shape")
     rows = []
+    append = rows.append
     for index, row in enumerate(result):
+        # Fast lane for the usual row: a dict of scalars, its value a number or null, nothing to
+        # clean (a whole float is) and nothing to check (a row of nulls may lack every key).
+        if type(row) is dict:
+            date, value, dimension = row.get("date"), row.get("value"), row.get("dimension")
+            if (
+                type(date) in _KEPT
+                and type(dimension) in _KEPT
+                and (
+                    type(value) is int
+                    or (type(value) is float and not value.is_integer())
+                    or (value is None and (date is not None or dimension is not None))
+                )
+            ):
+                append({"date": date, "value": value, "dimension": dimension})
+                continue
         if not isinstance(row, dict):
             raise ExpressionError(f"item {index} of the result is {_describe(row)}. {_SHAPE_HELP}", code="shape")
-        if row and not row.keys() & set(ROW_KEYS):
+        if row and not row.keys() & _ROW_KEY_SET:
             keys = ", ".join(sorted(row)[:6])
             raise ExpressionError(
                 f"item {index} of the result has none of the keys date, value, dimension "
@@ -605,8 +622,13 @@ def rows_from_result(result: Any) -> list[Row]:
                 "which needs a guard for nulls: ($type(price) = 'string' ? $number(price) : null).",
                 code="shape",
             )
-        rows.append(_clean_row(row))
+        append(_clean_row(row))
     return rows
+
+
+_ROW_KEY_SET = frozenset(ROW_KEYS)
+# Types a date or dimension keeps as they are (a float is cleaned: 2.0 becomes 2; arrays and objects too).
+_KEPT = frozenset({str, int, bool, type(None)})
 
 
 def _describe(value: Any) -> str:
@@ -723,10 +745,11 @@ def generate(list_key: str | None, selection: Selection) -> GeneratedExpression:
 
 
 # ---------------------------------------------------------------------------------------------
-# Custom expressions: jsonata-python under a guard, errors normalised in one place.
+# Custom expressions: the fast engine or jsonata-python under a guard, errors normalised in one place.
 # ---------------------------------------------------------------------------------------------
 
-#: Seconds one evaluation (one page) may take before it is stopped.
+#: Seconds one evaluation of a page (up to 1 MiB of JSON, about 1000 Twilio records; a larger
+#: body gets proportionally more) may take before it is stopped.
 DEFAULT_TIMEOUT = 5.0
 
 _CODE = re.compile(r"[A-Z][0-9]{4}")
@@ -766,24 +789,41 @@ def _code_of_message(message: str) -> str | None:
     return None
 
 
+# jlens quotes the tokens of its syntax errors (Expected "}", got "c") and writes numbers as floats
+# (got 1.0), where jsonata-python, and the messages users have seen so far, do not.
+_JLENS_QUOTED = re.compile(r'(Expected |got |The symbol )"((?:[^"\\]|\\.)*)"')
+_JLENS_WHOLE = re.compile(r"(got |Syntax error: )(-?[0-9]+)\.0\b")
+
+
 def engine_error(description: dict[str, Any]) -> ExpressionError:
     """The one place where engine failures become ``ExpressionError(message, code, position)``.
 
     ``description`` comes from ``twibox_nb._jsonata_worker.describe`` (an exception raised by
-    jsonata-python, in the worker or while compiling here) or from the guard (``timeout``,
-    ``crash``).
+    jsonata-python or jlens, in the worker or while compiling here) or from the guard
+    (``timeout``, ``crash``) or ``twibox_nb.engines`` (``input``: the body is not JSON data).
+    The fast engine's own deadline (D1012) is a ``timeout`` too, its stack limit the same D1011
+    as jsonata-python's, and its size limits (U1001, U1006) are code ``"limit"``.
     """
     kind, code, position = description.get("type"), description.get("code"), description.get("position")
     # jsonata-python's messages come from a Java port that wrote "Object" where JSONata says "function".
     message = re.sub(r"\bObject\b", "function", description.get("message") or "")
     message = message.replace("Argument None of function None", "An argument of a function")
-    if kind == "timeout":
+    if kind == "timeout" or (kind == "JlensError" and code == "D1012"):
         return ExpressionError(
             "the expression ran too long and was stopped (an endless loop or recursion?)", code="timeout"
         )
     if kind == "crash":
         return ExpressionError(message, code="crash")
-    if kind == "RecursionError":
+    if kind in {"input", "_BadInput"}:
+        return ExpressionError(f"the page body is not JSON data: {message}", code="input")
+    if kind == "JlensError" and code is not None and code.startswith("U"):
+        return ExpressionError(
+            f"{message}: the expression was stopped by a safety limit of the JSONata engine "
+            "(an endless loop, or a result far larger than a metric needs?)",
+            code="limit",
+            position=position,
+        )
+    if kind == "RecursionError" or (kind == "JlensError" and code == "D1011"):
         return ExpressionError(
             "Stack overflow: the expression recursed too deeply. Check for a recursive function that "
             "never ends, or rewrite it as tail-recursive.",
@@ -792,6 +832,11 @@ def engine_error(description: dict[str, Any]) -> ExpressionError:
         )
     if kind == "_NotJSON" or (kind == "ValueError" and "JSON compliant" in message):
         return ExpressionError(f"{message}. {_SHAPE_HELP}", code="shape")
+    if kind == "JlensError" and code is not None and _CODE.fullmatch(code):
+        if code.startswith("S0"):  # syntax errors in the same words on both engines: Expected } before …
+            message = _JLENS_QUOTED.sub(r"\1\2", message)
+            message = _JLENS_WHOLE.sub(r"\1\2", message)
+        return ExpressionError(_with_hint(message, code), code=code, position=position)
     if kind == "JException":
         if code is None or not _CODE.fullmatch(code):
             # Some errors carry their message where the code belongs (and a meaningless location).
@@ -808,23 +853,33 @@ def engine_error(description: dict[str, Any]) -> ExpressionError:
 
 @dataclass(frozen=True)
 class CustomExpression:
-    """A user-written JSONata expression, compiled (its syntax checked) and run under a guard."""
+    """A user-written JSONata expression, compiled (its syntax checked) and run under a guard.
+
+    ``engine`` is ``"fast"`` (jlens) or ``"python"`` (jsonata-python): see ``twibox_nb.engines``.
+    """
 
     text: str
     timeout: float = DEFAULT_TIMEOUT
+    engine: str | None = None
 
-    def evaluate(self, body: Any) -> list[Row]:
+    def evaluate(
+        self,
+        body: Any = None,
+        *,
+        raw: str | bytes | None = None,
+        progress: bool | Callable[[float], None] | None = None,
+    ) -> list[Row]:
         """The rows of one page body; ``ExpressionError`` on any failure, timeouts included.
 
-        The evaluation runs in a worker process that is killed after ``timeout`` seconds; the next
-        evaluation starts a fresh one (~0.1 s).
+        Pass the body parsed (``body``) or as the JSON text it arrived as (``raw``, ``str`` or
+        UTF-8 ``bytes``: faster, nothing is serialised and the fast engine parses only the fields
+        the expression reads). The evaluation runs in a worker process that is killed after
+        ``timeout`` seconds per MiB of input (about a page of 1000 Twilio records); the next
+        evaluation starts a fresh one (~0.1 s). ``progress``: see ``twibox_nb.engines.evaluate``.
         """
-        from ._guard import evaluate_guarded
+        from .engines import evaluate
 
-        try:
-            answer = evaluate_guarded(self.text, body, self.timeout)
-        except (TypeError, ValueError) as exc:  # the body itself is not JSON data
-            raise ExpressionError(f"the page body is not JSON data: {exc}", code="input") from None
+        answer = evaluate(self.text, body, raw=raw, timeout=self.timeout, engine=self.engine, progress=progress)
         if "error" in answer:
             raise engine_error(answer["error"])
         return rows_from_result(answer["result"])
@@ -833,25 +888,22 @@ class CustomExpression:
 def custom_expression(text: str, *, timeout: float = DEFAULT_TIMEOUT) -> CustomExpression:
     """Check a user's JSONata and return it ready to evaluate page by page.
 
-    Syntax errors raise ``ExpressionError`` at once, with JSONata's code and position.
+    Syntax errors raise ``ExpressionError`` at once, with JSONata's code and position. The engine
+    is the fast one when installed (``TWIBOX_JSONATA_ENGINE`` forces one; see ``twibox_nb.engines``).
 
-    >>> custom_expression('messages.{"value": 1')
+    >>> custom_expression('$sum(price) +')
     Traceback (most recent call last):
     ...
-    twibox_nb._exceptions.ExpressionError: S0203: Expected } before end of expression at position 20
+    twibox_nb._exceptions.ExpressionError: S0207: Unexpected end of expression at position 13
     """
-    import jsonata
-
-    from ._jsonata_worker import describe
+    from .engines import check_syntax, selected_engine
 
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("the expression is empty", code="S0207")
     if not timeout > 0:
         raise ExpressionError(f"timeout must be a positive number of seconds, got {timeout!r}", code="timeout")
-    try:
-        jsonata.Jsonata(text)  # parsing is fast and cannot run away; evaluation is what needs a guard
-    except BaseException as exc:
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        raise engine_error(describe(exc)) from None
-    return CustomExpression(text=text, timeout=float(timeout))
+    # Parsing is fast and cannot run away; evaluation is what needs a guard.
+    engine, error = check_syntax(text, selected_engine())
+    if error is not None:
+        raise engine_error(error)
+    return CustomExpression(text=text, timeout=float(timeout), engine=engine)

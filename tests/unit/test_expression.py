@@ -434,6 +434,22 @@ def test_empty_examples_give_no_rows(spec_dir):
 # Custom expressions: the guard, error mapping, result shapes.
 # ------------------------------------------------------------------------------------------------
 
+
+@pytest.fixture(params=["fast", "python"])
+def each_engine(request, monkeypatch):
+    """Runs a custom-expression test on the fast engine (jlens, the test extra installs it) and on jsonata-python."""
+    import warnings
+
+    from twibox_nb.engines import ENGINE_ENV, SlowEngineWarning
+
+    if request.param == "fast":
+        pytest.importorskip("jlens", reason="the fast engine is in the test extra")
+    monkeypatch.setenv(ENGINE_ENV, request.param)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SlowEngineWarning)  # told once per process: tested in test_engines
+        yield request.param
+
+
 MESSAGES = {
     "messages": [
         {"status": "sent", "price": "-0.00750", "date_sent": "Fri, 24 May 2019 17:44:50 +0000"},
@@ -442,6 +458,7 @@ MESSAGES = {
 }
 
 
+@pytest.mark.usefixtures("each_engine")
 def test_custom_expression_rows():
     expression = custom_expression(
         'messages.{"date": date_sent, "value": $type(price) = "string" ? $number(price) : null, "dimension": status}'
@@ -457,6 +474,7 @@ def test_custom_expression_rows():
     assert custom_expression("messages[status = 'none']").evaluate(MESSAGES) == []
 
 
+@pytest.mark.usefixtures("each_engine")
 @pytest.mark.parametrize(
     "runaway",
     [
@@ -475,6 +493,7 @@ def test_runaway_expression_is_stopped_and_the_next_one_works(runaway):
     assert custom_expression("$count(messages)").evaluate(MESSAGES)[0]["value"] == 2
 
 
+@pytest.mark.usefixtures("each_engine")
 def test_a_worker_that_died_is_replaced():
     from twibox_nb import _guard
 
@@ -484,6 +503,7 @@ def test_a_worker_that_died_is_replaced():
     assert expression.evaluate(MESSAGES)[0]["value"] == 2
 
 
+@pytest.mark.usefixtures("each_engine")
 def test_deep_recursion_becomes_an_expression_error():
     expression = custom_expression("($f := function($n){$n > 0 ? 1 + $f($n - 1) : 0}; $f(100000))")
     with pytest.raises(ExpressionError, match="recursed too deeply") as caught:
@@ -491,6 +511,7 @@ def test_deep_recursion_becomes_an_expression_error():
     assert caught.value.code == "D1011"
 
 
+@pytest.mark.usefixtures("each_engine")
 @pytest.mark.parametrize(
     ("text", "code", "position"),
     [
@@ -508,6 +529,7 @@ def test_syntax_errors_give_code_and_position(text, code, position):
     assert str(caught.value).startswith(f"{code}: ")
 
 
+@pytest.mark.usefixtures("each_engine")
 def test_number_of_null_is_t0410_with_a_hint():
     """The recipe's trap: Twilio's null prices make $number(price) fail under jsonata-python."""
     expression = custom_expression('messages.{"value": $number(price)}')
@@ -517,6 +539,7 @@ def test_number_of_null_is_t0410_with_a_hint():
     assert "Object" not in caught.value.message
 
 
+@pytest.mark.usefixtures("each_engine")
 @pytest.mark.parametrize(
     ("text", "code"),
     [
@@ -535,6 +558,7 @@ def test_engine_errors_get_jsonata_codes(text, code):
     assert caught.value.code == code
 
 
+@pytest.mark.usefixtures("each_engine")
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
@@ -554,6 +578,7 @@ def test_wrong_shapes_explain_what_is_expected(text, fragment):
     assert "$number" in caught.value.message if fragment == "not a number" else "array of" in caught.value.message
 
 
+@pytest.mark.usefixtures("each_engine")
 def test_custom_expression_checks_its_arguments():
     with pytest.raises(ExpressionError):
         custom_expression("   ")
@@ -562,3 +587,40 @@ def test_custom_expression_checks_its_arguments():
     with pytest.raises(ExpressionError, match="not JSON data") as caught:
         custom_expression("1").evaluate({"when": object()})
     assert caught.value.code == "input"
+
+
+def _rows_from_result_reference(result):
+    """rows_from_result without its fast lane: every row checked and cleaned field by field."""
+    from twibox_nb.expression import _clean_row
+
+    result = [result] if isinstance(result, dict) else result
+    rows = []
+    for row in result:
+        if not isinstance(row, dict) or (row and not row.keys() & {"date", "value", "dimension"}):
+            raise ExpressionError("shape", code="shape")
+        value = row.get("value")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ExpressionError("shape", code="shape")
+        rows.append(_clean_row(row))
+    return rows
+
+
+row_dicts = st.dictionaries(
+    st.sampled_from(["date", "value", "dimension", "other"]),
+    st.one_of(scalars, st.lists(scalars, max_size=2), small_objects),
+    max_size=4,
+)
+
+
+@given(st.one_of(row_dicts, st.lists(st.one_of(row_dicts, scalars), max_size=4)))
+@settings(max_examples=400, deadline=None)
+def test_rows_from_result_fast_lane_changes_nothing(result):
+    try:
+        expected = _rows_from_result_reference(result)
+    except ExpressionError:
+        with pytest.raises(ExpressionError):
+            rows_from_result(result)
+        return
+    rows = rows_from_result(result)
+    assert rows == expected
+    assert [[type(v) for v in r.values()] for r in rows] == [[type(v) for v in r.values()] for r in expected]

@@ -1,0 +1,342 @@
+"""Which JSONata engine runs a user's custom expression, and running it under the guard.
+
+Two engines, one protocol (``twibox_nb._guard``: a worker process killed when late):
+
+* **fast**: jlens, a JSONata engine written in Rust (``pip install 'twibox-nb[fast]'``), about
+  40x faster than jsonata-python on a page of Twilio records and faster still on the raw JSON
+  text of a page, which it parses itself, skipping the fields the expression does not read. Its
+  own limits (a deadline, sizes of strings, arrays and results) end runaways with a clean error;
+  the worker's watchdog remains for the built-ins that never look at the deadline (``$distinct``,
+  ``$keys`` and ``$zip`` on large arrays run for minutes), so it too runs in the worker.
+* **python**: jsonata-python, a dependency, always there.
+
+The fast engine is used when it is installed. A JSONata error from it (a T-code, a syntax error,
+a limit) is the answer: it never falls back. Only an internal failure (a Rust panic, an exception
+that is not a ``JlensError``, a worker that could not import it or died) falls back to
+jsonata-python, with a logged warning, for that expression from then on.
+
+``TWIBOX_JSONATA_ENGINE=python`` or ``=fast`` forces an engine (tests, debugging); ``auto`` or
+unset chooses. Without the fast engine, the first evaluation in a process warns once
+(:class:`SlowEngineWarning`) why it is slow and what to install, and a long evaluation shows its
+elapsed time (see :func:`evaluate`).
+
+>>> selected_engine() in ("fast", "python")
+True
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "ENGINE_ENV",
+    "FAST",
+    "FAST_LIMITS",
+    "PAGE_BYTES",
+    "PYTHON",
+    "SLOW_MESSAGE",
+    "SlowEngineWarning",
+    "check_syntax",
+    "evaluate",
+    "fast_engine_available",
+    "selected_engine",
+]
+
+log = logging.getLogger(__name__)
+
+FAST = "fast"
+PYTHON = "python"
+#: The environment variable that forces an engine: ``fast``, ``python`` or ``auto`` (the default).
+ENGINE_ENV = "TWIBOX_JSONATA_ENGINE"
+
+SLOW_MESSAGE = (
+    "custom JSONata expression evaluated with jsonata-python (~80 ms per 1000 records); "
+    "pip install 'twibox-nb[fast]' for ~20× faster"
+)
+
+#: The size of input one ``timeout`` covers: about one page of 1000 Twilio messages. A larger
+#: body (a whole 100,000-record body evaluated at once) gets proportionally more time, so that the
+#: deadline stops runaways rather than big inputs.
+PAGE_BYTES = 1 << 20
+
+#: The fast engine's own limits, besides its deadline (``timeout``, set per evaluation). Beyond
+#: them jlens stops with a ``U1001`` error (ExpressionError code ``"limit"``) long before memory
+#: runs out: 64 MiB strings, arrays of 16.7 million items (a JSONata range holds at most 10
+#: million), 64 MiB of result JSON (100,000 rows take about 9 MB).
+FAST_LIMITS: dict[str, int] = {
+    "max_string_length": 1 << 26,
+    "max_array_length": 1 << 24,
+    "max_result_size": 1 << 26,
+}
+
+# The watchdog kills the worker a little after the fast engine's own deadline, so that a runaway
+# it can stop ends with its clean D1012 error and the worker lives on.
+_GRACE = 0.5
+
+# After this long, an evaluation shows its elapsed time (see evaluate's ``progress``).
+_PROGRESS_AFTER = 2.0
+
+
+class SlowEngineWarning(UserWarning):
+    """Custom expressions run on jsonata-python because the fast engine is not installed (or is forced off)."""
+
+
+_told = threading.Event()  # set once the slow-engine warning was given in this process
+_told_lock = threading.Lock()
+_fast_failed: set[str] = set()  # expressions the fast engine failed on internally: jsonata-python runs them
+_reads: dict[str, Any] = {}  # what each expression reads of its input (jlens's analysis)
+
+
+def fast_engine_available() -> bool:
+    """True when the fast engine (jlens) can be imported in this Python."""
+    try:
+        import jlens  # noqa: F401
+    except Exception:  # not installed, or a broken build: either way, not available
+        return False
+    return True
+
+
+def selected_engine() -> str:
+    """``"fast"`` or ``"python"``: the fast engine when installed, unless ``TWIBOX_JSONATA_ENGINE`` says.
+
+    ``TWIBOX_JSONATA_ENGINE=fast`` without the fast engine installed raises ``ExpressionError``
+    (code ``"engine"``), as does a value other than ``fast``, ``python`` or ``auto``.
+    """
+    from ._exceptions import ExpressionError
+
+    forced = os.environ.get(ENGINE_ENV, "").strip().lower()
+    if forced in ("", "auto"):
+        return FAST if fast_engine_available() else PYTHON
+    if forced == PYTHON:
+        return PYTHON
+    if forced == FAST:
+        if not fast_engine_available():
+            raise ExpressionError(
+                f"{ENGINE_ENV}=fast, but the fast engine (jlens) is not installed: pip install 'twibox-nb[fast]'",
+                code="engine",
+            )
+        return FAST
+    raise ExpressionError(f"{ENGINE_ENV} must be fast, python or auto, not {forced!r}", code="engine")
+
+
+def _tell_once() -> None:
+    with _told_lock:
+        if _told.is_set():
+            return
+        _told.set()
+    warnings.warn(SLOW_MESSAGE, SlowEngineWarning, stacklevel=4)
+
+
+def _describe(exc: BaseException) -> dict[str, Any]:
+    from ._jsonata_worker import describe
+
+    return describe(exc)
+
+
+def _internal(description: dict[str, Any]) -> bool:
+    """Whether a fast-engine failure is the engine's own fault (fall back), not the expression's."""
+    kind = description.get("type")
+    if kind in ("timeout", "_NotJSON", "_BadInput"):
+        return False
+    return not (kind == "JlensError" and description.get("code"))
+
+
+def check_syntax(text: str, engine: str) -> tuple[str, dict[str, Any] | None]:
+    """Compile ``text`` on ``engine``: ``(engine, None)``, or ``(engine, error description)``.
+
+    Parsing cannot run away (jlens refuses expressions nested over 1000 levels), so it runs in
+    this process. An internal failure of the fast engine moves the expression to jsonata-python:
+    the engine returned is the one that will run it.
+    """
+    if engine == FAST:
+        try:
+            import jlens
+
+            jlens.Expression(text)
+        except BaseException as exc:
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            description = _describe(exc)
+            if not _internal(description):
+                return FAST, description
+            _fall_back(text, description)
+        else:
+            return FAST, None
+    import jsonata
+
+    try:
+        jsonata.Jsonata(text)
+    except BaseException as exc:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return PYTHON, _describe(exc)
+    return PYTHON, None
+
+
+def _fall_back(text: str, description: dict[str, Any]) -> None:
+    if text not in _fast_failed:
+        _fast_failed.add(text)
+        log.warning(
+            "the fast JSONata engine failed internally (%s: %s); evaluating this expression with "
+            "jsonata-python instead: %s",
+            description.get("type"),
+            (description.get("message") or "")[:200],
+            text[:200],
+        )
+
+
+def _read_of(text: str) -> Any:
+    """What ``text`` reads of its input (jlens's analysis): ``True`` (all), a dict of fields, or None (nothing)."""
+    if text not in _reads:
+        import jlens
+
+        if len(_reads) >= 64:
+            _reads.pop(next(iter(_reads)))
+        _reads[text] = jlens.Expression(text).reads().get("input")
+    return _reads[text]
+
+
+def _prune(value: Any, read: Any) -> Any:
+    """``value`` cut down to what ``read`` lists (jlens's ``Read``: an input cut down so gives the same result)."""
+    if read is True:
+        return value
+    if type(value) is dict:
+        return {
+            key: value[key] if sub is True else _prune(value[key], sub) for key, sub in read.items() if key in value
+        }
+    if type(value) is list:
+        if read and all(sub is True for sub in read.values()):  # records cut to a few fields: the usual page
+            keys = tuple(read)
+            return [
+                {key: item[key] for key in keys if key in item} if type(item) is dict else _prune(item, read)
+                for item in value
+            ]
+        return [_prune(item, read) for item in value]
+    return value
+
+
+def _payload(text: str, engine: str, body: Any, raw: str | bytes | None) -> bytes:
+    """The input as JSON text for the worker (``TypeError``/``ValueError`` when ``body`` is not JSON data)."""
+    if raw is not None:
+        return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+    if engine == FAST:
+        try:
+            read = _read_of(text)
+        except Exception:  # the analysis failed (it never should): send the whole body
+            read = True
+        # An expression that reads nothing still has its body checked as JSON data, as on jsonata-python.
+        if read is not None and read is not True:
+            body = _prune(body, read)
+    return json.dumps(body, allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _show_progress(engine: str, size: int) -> Callable[[float], None]:
+    """The default progress display: a tqdm line with the elapsed time, drawn at the first tick."""
+    bar: Any = None
+    what = f"custom expression on {size / 1e6:.1f} MB of JSON with "
+    if engine == PYTHON:
+        seconds = size / PAGE_BYTES * 0.08
+        what += f"jsonata-python (about {seconds:.0f} s; pip install 'twibox-nb[fast]' for ~20× faster)"
+    else:
+        what += "jlens"
+
+    def show(elapsed: float) -> None:
+        nonlocal bar
+        if elapsed < 0:  # the evaluation ended
+            if bar is not None:
+                bar.close()
+            return
+        if bar is None:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=None, bar_format="{desc}", leave=False)
+        bar.set_description_str(f"{what}: {elapsed:.0f} s elapsed")
+
+    return show
+
+
+def _run(
+    text: str, payload: bytes, engine: str, deadline: float, progress: Callable[[float], None] | None
+) -> dict[str, Any]:
+    from ._guard import evaluate_guarded
+
+    limits = {**FAST_LIMITS, "timeout": deadline} if engine == FAST else None
+    watchdog = deadline + _GRACE if engine == FAST else deadline
+    if progress is None:
+        return evaluate_guarded(text, payload, watchdog, engine=engine, limits=limits)
+    done = threading.Event()
+    started = time.monotonic()
+
+    def tick() -> None:
+        wait = _PROGRESS_AFTER
+        while not done.wait(wait):
+            progress(time.monotonic() - started)
+            wait = 0.5
+
+    ticker = threading.Thread(target=tick, name="twibox-expression-progress", daemon=True)
+    ticker.start()
+    try:
+        return evaluate_guarded(text, payload, watchdog, engine=engine, limits=limits)
+    finally:
+        done.set()
+        ticker.join()
+
+
+def evaluate(
+    text: str,
+    body: Any = None,
+    *,
+    raw: str | bytes | None = None,
+    timeout: float,
+    engine: str | None = None,
+    progress: bool | Callable[[float], None] | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``text`` on a body: ``{"result": value}`` or ``{"error": description}``.
+
+    The body is ``body`` (parsed JSON data) or ``raw``, its JSON text as it arrived (``str`` or
+    UTF-8 ``bytes``), which is faster on every engine: nothing is serialised, and the fast engine
+    parses only the fields the expression reads. With ``raw``, ``body`` is not looked at.
+
+    ``timeout`` is the seconds allowed per :data:`PAGE_BYTES` of input (at least ``timeout``).
+    ``engine`` defaults to :func:`selected_engine`. ``progress``: ``None`` shows a line with the
+    elapsed time when an evaluation takes over 2 s on jsonata-python (a large body; one
+    evaluation cannot report how far it is); ``False`` never; ``True`` on any engine; a callable
+    is called with the elapsed seconds every half second after the first 2 s.
+
+    Descriptions are those of ``twibox_nb._jsonata_worker.describe`` plus the guard's
+    ``timeout``, ``crash`` and ``input``; ``twibox_nb.expression.engine_error`` turns them into
+    ``ExpressionError``.
+    """
+    engine = engine or selected_engine()
+    if text in _fast_failed:  # the fast engine failed on it internally (logged then): not the user's choice
+        engine = PYTHON
+    elif engine == PYTHON:
+        _tell_once()
+    try:
+        payload = _payload(text, engine, body, raw)
+    except (TypeError, ValueError, RecursionError) as exc:  # the body itself is not JSON data
+        return {"error": {"type": "input", "code": None, "position": None, "message": str(exc)}}
+    deadline = timeout * max(1.0, len(payload) / PAGE_BYTES)
+    display = None
+    if callable(progress):
+        display = progress
+    elif progress or (progress is None and engine == PYTHON):
+        display = _show_progress(engine, len(payload))  # drawn only once an evaluation has taken 2 s
+    try:
+        answer = _run(text, payload, engine, deadline, display)
+        if engine == FAST and "error" in answer and _internal(answer["error"]):
+            _fall_back(text, answer["error"])
+            if raw is None:
+                payload = _payload(text, PYTHON, body, None)  # the whole body, not the fast engine's cut
+            answer = _run(text, payload, PYTHON, timeout * max(1.0, len(payload) / PAGE_BYTES), display)
+    finally:
+        if display is not None and not callable(progress):
+            display(-1.0)
+    return answer
