@@ -7,7 +7,10 @@ Two engines, one protocol (``twibox_nb._guard``: a worker process killed when la
   text of a page, which it parses itself, skipping the fields the expression does not read. Its
   own limits (a deadline, sizes of strings, arrays and results) end runaways with a clean error;
   the worker's watchdog remains for the built-ins that never look at the deadline (``$distinct``,
-  ``$keys`` and ``$zip`` on large arrays run for minutes), so it too runs in the worker.
+  ``$keys`` and ``$zip`` on large arrays run for minutes). So an expression runs on it in this
+  process only when it defines no function and calls only built-ins known to respect the deadline
+  (:data:`IN_PROCESS_FUNCTIONS`: ``$number``, ``$sum``, ``$substring`` …, the usual metric
+  projections); any other runs in the worker.
 * **python**: jsonata-python, a dependency, always there.
 
 The fast engine is used when it is installed. A JSONata error from it (a T-code, a syntax error,
@@ -29,6 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 import warnings
@@ -39,6 +43,7 @@ __all__ = [
     "ENGINE_ENV",
     "FAST",
     "FAST_LIMITS",
+    "IN_PROCESS_FUNCTIONS",
     "PAGE_BYTES",
     "PYTHON",
     "SLOW_MESSAGE",
@@ -46,6 +51,7 @@ __all__ = [
     "check_syntax",
     "evaluate",
     "fast_engine_available",
+    "runs_in_process",
     "selected_engine",
 ]
 
@@ -75,6 +81,101 @@ FAST_LIMITS: dict[str, int] = {
     "max_array_length": 1 << 24,
     "max_result_size": 1 << 26,
 }
+
+#: Built-ins whose work is bounded by their input and the limits above, and which stop at the
+#: fast engine's deadline (checked here against runaways: see tests/unit/test_engines.py). An
+#: expression that calls only these, and defines no function of its own (recursion), cannot run
+#: away in this process. Left out on purpose: $distinct, $keys, $zip, $sort, $reverse, $shuffle,
+#: $spread, $each, $sift, $map, $filter, $reduce, $single (slow on large arrays, or calling
+#: functions), and everything else not listed.
+IN_PROCESS_FUNCTIONS = frozenset(
+    """number string substring substringBefore substringAfter uppercase lowercase trim length
+    contains join split round floor ceil abs sqrt sum count max min average exists boolean not
+    type toMillis fromMillis now millis formatNumber append lookup pad""".split()
+)
+_DOLLAR_NAME = re.compile(r"\$(\w+)")
+_ASSIGNED = re.compile(r"\$(\w+)\s*:=")
+_DEFINES_FUNCTION = re.compile(r"\bfunction\b|λ")
+
+
+def runs_in_process(text: str) -> bool:
+    """Whether the fast engine may evaluate ``text`` in this process (no worker round trip).
+
+    True when the expression defines no function and every ``$name`` it mentions is a variable it
+    assigns or one of :data:`IN_PROCESS_FUNCTIONS`. A ``$name`` inside a string literal counts
+    too: the check errs towards the worker, never away from it.
+
+    >>> runs_in_process('messages.{"value": price ? $number(price) : null, "dimension": status}')
+    True
+    >>> runs_in_process("$distinct(messages.status)"), runs_in_process("($f := function(){$f()}; $f())")
+    (False, False)
+    """
+    if _DEFINES_FUNCTION.search(text):
+        return False
+    assigned = set(_ASSIGNED.findall(text))
+    return all(name in assigned or name in IN_PROCESS_FUNCTIONS for name in _DOLLAR_NAME.findall(text))
+
+
+def _items(body: Any) -> int:
+    """About how many records a parsed body holds (its longest list), for the size-scaled deadline."""
+    if isinstance(body, list):
+        return len(body)
+    if isinstance(body, dict):
+        return max((len(v) for v in body.values() if isinstance(v, list)), default=0)
+    return 0
+
+
+def _evaluate_here(text: str, body: Any, raw: str | bytes | None, deadline: float) -> dict[str, Any]:
+    """The fast engine in this process: ``{"result": …}`` or ``{"error": description}``.
+
+    jlens reads a Python body lazily (only what the expression reaches), so nothing is copied; raw
+    JSON text it parses itself, skipping the fields the expression does not read.
+    """
+    import jlens
+
+    def run(expression: Any) -> Any:
+        if raw is None:
+            return expression.evaluate(body, **FAST_LIMITS, timeout=deadline)
+        out = expression.evaluate_json(document, **FAST_LIMITS, timeout=deadline)
+        return None if out is None else json.loads(out)
+
+    try:
+        document = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        return {"error": {"type": "input", "code": None, "position": None, "message": f"not UTF-8 text: {exc}"}}
+    try:
+        out = run(_compiled_here(text))
+        # Undefined, or a function (jlens writes one as undefined, where jsonata-python's result
+        # is not JSON data): ask for the type to tell the two apart, as the worker does.
+        if out is None and run(_compiled_here(f"$type(({text}\n))")) == "function":
+            return {"error": {"type": "_NotJSON", "code": None, "position": None,
+                              "message": "the expression returned a function, which is not JSON data"}}  # fmt: skip
+        return {"result": out}
+    except jlens.JlensError as exc:
+        if getattr(exc, "code", None) == "U1004":  # a field it read is not JSON data (an object, a set …)
+            return {"error": {"type": "input", "code": None, "position": None, "message": str(exc)}}
+        return {"error": _describe(exc)}
+    except ValueError as exc:  # raw text that is not JSON (jlens's own errors are JlensError, above)
+        return {"error": {"type": "input", "code": None, "position": None, "message": str(exc)}}
+    except BaseException as exc:  # not a JSONata error (a Rust panic is a BaseException): the caller falls back
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return {"error": _describe(exc)}
+
+
+_here: dict[str, Any] = {}
+
+
+def _compiled_here(text: str) -> Any:
+    expression = _here.get(text)
+    if expression is None:
+        import jlens
+
+        if len(_here) >= 64:
+            _here.pop(next(iter(_here)))
+        expression = _here[text] = jlens.Expression(text)
+    return expression
+
 
 # The watchdog kills the worker a little after the fast engine's own deadline, so that a runaway
 # it can stop ends with its clean D1012 error and the worker lives on.
@@ -143,7 +244,7 @@ def _describe(exc: BaseException) -> dict[str, Any]:
 def _internal(description: dict[str, Any]) -> bool:
     """Whether a fast-engine failure is the engine's own fault (fall back), not the expression's."""
     kind = description.get("type")
-    if kind in ("timeout", "_NotJSON", "_BadInput"):
+    if kind in ("timeout", "input", "_NotJSON", "_BadInput"):
         return False
     return not (kind == "JlensError" and description.get("code"))
 
@@ -319,6 +420,13 @@ def evaluate(
         engine = PYTHON
     elif engine == PYTHON:
         _tell_once()
+    if engine == FAST and runs_in_process(text):
+        size = len(raw) / PAGE_BYTES if raw is not None else _items(body) / 1000
+        answer = _evaluate_here(text, body, raw, timeout * max(1.0, size))
+        if "error" not in answer or not _internal(answer["error"]):
+            return answer
+        _fall_back(text, answer["error"])
+        engine = PYTHON
     try:
         payload = _payload(text, engine, body, raw)
     except (TypeError, ValueError, RecursionError) as exc:  # the body itself is not JSON data

@@ -240,7 +240,7 @@ def test_a_panic_while_compiling_falls_back_to_jsonata_python(monkeypatch, fresh
 def test_a_worker_without_the_fast_engine_falls_back(monkeypatch, fresh, caplog):
     """The parent can import jlens but the worker cannot (another environment): jsonata-python runs it."""
     monkeypatch.setenv(engines.ENGINE_ENV, FAST)
-    expression = custom_expression("$count(messages)")
+    expression = custom_expression("$count($distinct(messages))")  # $distinct: evaluated in the worker
     _guard._WORKER.evaluate("1", b"null", 30)  # a running worker
     monkeypatch.setattr(_guard._WORKER, "fast", False)
     with caplog.at_level(logging.WARNING, logger="twibox_nb.engines"):
@@ -319,10 +319,17 @@ def test_a_big_body_gets_time_in_proportion(monkeypatch):
         seen.append(deadline)
         return {"result": None}
 
+    def here(text, body, raw, deadline):
+        seen.append(deadline)
+        return {"result": None}
+
     monkeypatch.setattr(engines, "_run", run)
-    engines.evaluate("1", raw=b"1", timeout=2.0, engine=FAST)
-    engines.evaluate("1", raw=b" " * (10 * engines.PAGE_BYTES), timeout=2.0, engine=FAST)
-    assert seen == [2.0, 20.0]
+    monkeypatch.setattr(engines, "_evaluate_here", here)
+    engines.evaluate("$distinct(1)", raw=b"1", timeout=2.0, engine=FAST)  # in the worker
+    engines.evaluate("$distinct(1)", raw=b" " * (10 * engines.PAGE_BYTES), timeout=2.0, engine=FAST)
+    engines.evaluate("1", raw=b" " * (10 * engines.PAGE_BYTES), timeout=2.0, engine=FAST)  # in this process
+    engines.evaluate("1", body={"messages": [{}] * 5000}, timeout=2.0, engine=FAST)  # 5 pages of records
+    assert seen == [2.0, 20.0, 20.0, 10.0]
 
 
 def test_long_work_reports_its_elapsed_time(monkeypatch, fresh):
@@ -339,3 +346,56 @@ def test_long_work_reports_its_elapsed_time(monkeypatch, fresh):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", engines.SlowEngineWarning)
         assert len(custom_expression('messages.{"value": 1}', timeout=30).evaluate(body, progress=True)) == 4000
+
+
+@pytest.mark.parametrize(
+    ("text", "here"),
+    [
+        ('messages.{"date": date_sent, "value": price ? $number(price) : null, "dimension": status}', True),
+        ('messages.{"date": $substring(date_sent, 5, 11), "value": $number(num_segments)}', True),
+        ('($n := $count(messages); {"value": $n})', True),  # a variable it assigns
+        ("[1..10000].([1..10000])", True),  # no function at all: the deadline stops it
+        ("$distinct(messages.status)", False),  # ignores the deadline on large arrays
+        ("($f := $distinct; $f(messages.status))", False),  # the same, through a variable
+        ("($f := function($x){$f($x+1)}; $f(0))", False),  # defines a function
+        ("messages ~> $map(λ($m){$m.sid})", False),
+        ('"$distinct(" & status', False),  # in a string: errs towards the worker
+        ("$nosuchfunction()", False),
+    ],
+)
+def test_only_expressions_that_cannot_run_away_are_evaluated_in_this_process(text, here):
+    assert engines.runs_in_process(text) is here
+
+
+@pytest.mark.filterwarnings("ignore::twibox_nb.engines.SlowEngineWarning")
+def test_an_in_process_expression_never_reaches_the_worker(monkeypatch, fresh, sandbox):
+    """The usual projection runs in this process (no round trip), with the same rows as jsonata-python."""
+    import httpx
+
+    c = sandbox.credentials
+    with httpx.Client(transport=sandbox.transport(), auth=(c.api_key, c.api_secret)) as client:
+        body = client.get(
+            f"https://api.twilio.com/2010-04-01/Accounts/{c.account_sid}/Messages.json", params={"PageSize": 500}
+        ).json()
+    text = 'messages.{"date": date_sent, "value": price ? $number(price) : null, "dimension": status}'
+    expected = rows_on(PYTHON, text, monkeypatch, body=body)
+
+    def no_worker(*args, **kwargs):
+        raise AssertionError("the worker was asked")
+
+    monkeypatch.setattr(_guard, "evaluate_guarded", no_worker)
+    assert rows_on(FAST, text, monkeypatch, body=body) == expected
+    assert len(expected) == 500 and any(row["value"] is None for row in expected)  # unpriced messages too
+    with pytest.raises(AssertionError, match="worker"):
+        rows_on(FAST, "$distinct(messages.status)", monkeypatch, body=body)
+
+
+def test_an_in_process_runaway_ends_at_the_deadline_and_the_next_evaluation_works(monkeypatch, fresh):
+    monkeypatch.setenv(engines.ENGINE_ENV, FAST)
+    expression = custom_expression("[1..10000].([1..10000].($ * 2))", timeout=0.5)
+    assert engines.runs_in_process(expression.text)
+    started = time.monotonic()
+    with pytest.raises(ExpressionError) as caught:
+        expression.evaluate({})
+    assert caught.value.code in ("timeout", "limit") and time.monotonic() - started < 2.5
+    assert custom_expression("$count(messages)").evaluate({"messages": [1, 2]})[0]["value"] == 2

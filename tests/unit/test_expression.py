@@ -585,7 +585,7 @@ def test_custom_expression_checks_its_arguments():
     with pytest.raises(ExpressionError, match="timeout"):
         custom_expression("1", timeout=0)
     with pytest.raises(ExpressionError, match="not JSON data") as caught:
-        custom_expression("1").evaluate({"when": object()})
+        custom_expression("when").evaluate({"when": object()})
     assert caught.value.code == "input"
 
 
