@@ -239,3 +239,31 @@ def test_the_network_error_is_kept_as_the_cause(fake):
     with pytest.raises(FetchError) as caught:
         fetch_all(conn, httpx.Request("GET", MESSAGES), policy=RetryPolicy(max_retries=1), **fake.options())
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
+
+
+@pytest.mark.parametrize("decoder", ["orjson", "json"])
+def test_pages_decode_the_same_with_either_json_decoder(fake, monkeypatch, decoder):
+    """orjson (the fast extra) when installed, the json module otherwise: same bodies, same retries."""
+    import json
+
+    from twibox_nb import client
+
+    loads = pytest.importorskip("orjson").loads if decoder == "orjson" else json.loads
+    monkeypatch.setattr(client, "_decode_json", loads)
+    text = '{"messages": [{"sid": "SM1", "price": "-0.0079", "num_segments": "1", "error_code": null, "n": 1.5e3}]}'
+    conn, _ = mock_connection(
+        scripted(httpx.Response(200, content=b'{"messages": [{"sid": "SM'), httpx.Response(200, content=text.encode()))
+    )
+    pages, report = fetch_all(conn, httpx.Request("GET", MESSAGES), policy=POLICY, **fake.options())
+    assert pages[0].body == json.loads(text) and (report.requests, report.retries) == (2, 1)
+
+
+def test_the_fast_decoder_is_used_when_installed():
+    from twibox_nb import client
+
+    try:
+        import orjson
+    except ImportError:
+        assert client._decode_json.__module__ == "json"
+    else:
+        assert client._decode_json is orjson.loads

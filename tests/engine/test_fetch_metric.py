@@ -188,3 +188,24 @@ def test_command_line_errors_are_one_clear_line(tmp_path):
         check=False, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 1 and "no such metric file" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_garbage_collector_pauses_during_a_fetch_and_is_restored_after(sandbox, enabled):
+    import gc
+
+    from twibox_nb._exceptions import ExpressionError
+
+    seen = []
+    conn = connect(sandbox=sandbox)
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        fetch_metric(messages_by_status(), conn, "last_7_days", now=NOW, progress=lambda p: seen.append(gc.isenabled()))
+        assert seen and not any(seen) and gc.isenabled() is enabled
+        broken = messages_by_status(expression='messages.{"value": $number("x")}')
+        with pytest.raises(ExpressionError):
+            fetch_metric(broken, conn, "last_7_days", now=NOW)
+        assert gc.isenabled() is enabled  # restored after a failure too
+    finally:
+        (gc.enable if was else gc.disable)()
