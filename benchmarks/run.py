@@ -45,7 +45,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark modules
 
+import custom_expression
 import official_twilio
+from custom_expression import best_of
 
 from twibox_nb import Cache, Count, Field, MetricSpec, RequestSpec, Sandbox, connect, fetch_metric, library
 from twibox_nb.builder import BuilderState
@@ -122,15 +124,6 @@ def serving_alone(scale: float, now: datetime, start: datetime, end: datetime) -
     return cold, warm, pages
 
 
-def best_of(runs: int, work) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
 def fetch_figures(url: str, args, now: datetime, sandbox: Sandbox) -> None:
     print("\n1. Fetch: 30 days of Messages into messages per day by status")
     date_range = resolve_range(f"last_{args.days}_days", now)
@@ -202,11 +195,6 @@ def expression_figures(pages: list[dict]) -> None:
         record(f"generated expression: {name}", f"{seconds * 1000:.0f} ms", "<= 100 ms", seconds <= 0.1)
 
     print("\n4. Custom expression over the same records")
-    try:
-        import custom_expression
-    except ImportError:
-        print("   (benchmarks/custom_expression.py is missing)")
-        return
     for name, seconds, target in custom_expression.measure(pages):
         shown = f"{seconds:.2f} s"
         print(f"   {name:40s} {shown:>8s}" + (f" (target <= {target:g} s)" if target else ""))

@@ -116,12 +116,17 @@ _SNIPPET = """\
       {{ vegaembed_script }}
     }).call(window);
   }
-  const spec = {{ spec | replace("</", "<\\/") }};
-  const embedOpt = {{ embed_options | replace("</", "<\\/") }};
+  const spec = {{ script_safe(spec) }};
+  const embedOpt = {{ script_safe(embed_options) }};
   window.vegaEmbed("#{{ output_div }}", spec, embedOpt).catch(console.error);
 })();
 </script>
 """
+
+
+def _script_safe(json_text: str) -> str:
+    """JSON text that cannot end the ``<script>`` it sits in (``<\\/`` is ``</`` to JavaScript)."""
+    return json_text.replace("</", "<\\/")
 
 
 @cache
@@ -132,6 +137,7 @@ def offline_template() -> Any:
 
     template = jinja2.Template(_SNIPPET)
     template.globals["vegaembed_script"] = vlc.javascript_bundle(vl_version=_vl_version())
+    template.globals["script_safe"] = _script_safe
     return template
 
 

@@ -422,6 +422,41 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def _follow(
+    body: Any,
+    *,
+    url: httpx.URL,
+    first: httpx.URL,
+    pagination: Pagination,
+    token_param: str,
+    stop_when: Callable[[Any], bool] | None,
+    visited: set[str],
+) -> tuple[httpx.URL | None, StopReason | None, UnsafeRequestError | None]:
+    """Where a chain of pages goes after ``body``: ``(next URL, None, None)`` to go on, else why it stops.
+
+    The reason is ``complete`` (no next link), ``range_start_passed`` (``stop_when`` says so) or
+    ``cycle`` (a link already visited); a link off ``https://*.twilio.com`` comes back as the
+    error to raise, with nothing sent there.
+    """
+    nxt = detect(body, token_param).next_url(body, first=first, current=url) if pagination == "next_page" else None
+    if nxt is None:
+        return None, "complete", None
+    if stop_when is not None and stop_when(body):
+        return nxt, "range_start_passed", None
+    if not is_twilio_url(nxt):
+        return (
+            nxt,
+            None,
+            UnsafeRequestError(
+                f"refusing to follow the next-page link of {url} to {nxt.scheme}://{nxt.host}: "
+                "only https://*.twilio.com links are followed (nothing was sent there)"
+            ),
+        )
+    if str(nxt) in visited:
+        return nxt, "cycle", None
+    return nxt, None, None
+
+
 class PageFetcher:
     """Iterate over the pages of one GET request, following next-page links.
 
@@ -537,25 +572,23 @@ class PageFetcher:
                             str(url),
                         )
                     )
-                nxt = None
-                if self.pagination == "next_page":
-                    nxt = detect(body, self.token_param).next_url(body, first=first, current=url)
+                nxt, reason, refused = _follow(
+                    body,
+                    url=url,
+                    first=first,
+                    pagination=self.pagination,
+                    token_param=self.token_param,
+                    stop_when=self.stop_when,
+                    visited=visited,
+                )
                 # The report is written before the last page is handed out, so it is there even
                 # when the consumer stops reading after that page.
-                if nxt is None:
-                    finish("complete", False)
-                elif self.stop_when is not None and self.stop_when(body):
-                    finish("range_start_passed", False)
-                elif not is_twilio_url(nxt):
-                    refused = UnsafeRequestError(
-                        f"refusing to follow the next-page link of {url} to {nxt.scheme}://{nxt.host}: "
-                        "only https://*.twilio.com links are followed (nothing was sent there)"
-                    )
+                if refused is not None:
                     finish("error", True, refused)
                     yield page
                     raise refused
-                elif str(nxt) in visited:
-                    finish("cycle", True, nxt=nxt)
+                if reason is not None:
+                    finish(reason, reason == "cycle", nxt=nxt if reason == "cycle" else None)
                 elif self.max_pages is not None and pages >= self.max_pages:
                     finish("page_cap", True, nxt=nxt)
                 yield page
@@ -775,28 +808,23 @@ class SliceFetcher:
                 page = Page(str(url), status, body, pages, self.clock() - page_started, found)
                 pages += 1
                 records += len(found)
-                nxt = None
-                if self.pagination == "next_page":
-                    nxt = detect(body, self.token_param).next_url(body, first=first, current=url)
-                done = True
-                if nxt is None:
-                    finish("complete", False)
-                elif part.stop_when is not None and part.stop_when(body):
-                    finish("range_start_passed", False)
-                elif not is_twilio_url(nxt):
-                    refused = UnsafeRequestError(
-                        f"refusing to follow the next-page link of {url} to {nxt.scheme}://{nxt.host}: "
-                        "only https://*.twilio.com links are followed (nothing was sent there)"
-                    )
+                nxt, reason, refused = _follow(
+                    body,
+                    url=url,
+                    first=first,
+                    pagination=self.pagination,
+                    token_param=self.token_param,
+                    stop_when=part.stop_when,
+                    visited=visited,
+                )
+                if refused is not None:
                     finish("error", True, refused)
                     put((index, page))
                     fail(index, refused, nxt)
                     return
-                elif str(nxt) in visited:
-                    finish("cycle", True)
-                else:
-                    done = False
-                if not put((index, page)) or done:
+                if reason is not None:
+                    finish(reason, reason == "cycle")
+                if not put((index, page)) or reason is not None:
                     return
                 url = nxt
 

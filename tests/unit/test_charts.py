@@ -439,6 +439,12 @@ def test_offline_renderer_inlines_vega():
         html = html[0] if isinstance(html, tuple) else html
         text = html["text/html"]
         assert "cdn.jsdelivr" not in text and not re.search(r"""src\s*=\s*["']https?://""", text)
+        # a snippet, not a page: the bundle runs only once per page, the spec in a function scope
+        assert text.startswith('<div class="vega-visualization"') and "<!DOCTYPE" not in text
+        assert 'typeof window.vegaEmbed !== "function"' in text and text.count("<script") == 1
+        titled = chart.properties(title="</script><b>metric</b>")._repr_mimebundle_()
+        titled = (titled[0] if isinstance(titled, tuple) else titled)["text/html"]
+        assert "</script><b>" not in titled and "<\\/script><b>metric<\\/b>" in titled  # cannot close the script
         with pytest.raises(ValueError, match="renderer"):
             enable_offline_rendering("cdn")  # type: ignore[arg-type]
     finally:
