@@ -18,6 +18,7 @@ from pathlib import Path
 from ._exceptions import TwiboxError
 from ._files import atomic_write_text
 from .sandbox import cli as sandbox_cli
+from .slices import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 
 def _parse_now(text: str | None) -> datetime | None:
@@ -50,8 +51,9 @@ def run_fetch(args: argparse.Namespace) -> int:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", TruncationWarning)
                 result = fetch_metric(
-                    spec, conn, args.range, args.interval, args.compare, progress, now=_parse_now(args.now)
-                )
+                    spec, conn, args.range, args.interval, args.compare, progress, now=_parse_now(args.now),
+                    concurrency=args.concurrency, cache=False if args.no_cache else "auto",
+                )  # fmt: skip
         for warning in caught:
             print(f"warning: {warning.message}", file=sys.stderr)
     except (TwiboxError, ValueError) as exc:
@@ -207,6 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     fetch.add_argument("--csv", default=None, metavar="OUT", help="write the aggregated table to this CSV file")
     fetch.add_argument("--now", default=None, help="pin the clock (ISO 8601, UTC), for reproducible runs")
+    fetch.add_argument(
+        "--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N",
+        help=f"date slices fetched at once (default {DEFAULT_CONCURRENCY}, at most {MAX_CONCURRENCY}; "
+        "1: one page after another)",
+    )  # fmt: skip
+    fetch.add_argument(
+        "--no-cache", action="store_true", help="fetch closed past days again instead of reading them from the cache"
+    )
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")
     fetch.set_defaults(run=run_fetch)
 

@@ -182,6 +182,28 @@ def test_command_line_fetch_writes_csv(tmp_path):
     assert "SANDBOX" in result.stderr and "pages" in result.stderr
 
 
+def test_command_line_fetch_takes_a_concurrency_and_says_what_it_used(tmp_path):
+    metric = tmp_path / "messages.json"
+    messages_by_status(date_range="last_7_days").save(metric)
+    runs = {}
+    for concurrency in ("1", "4"):
+        out = tmp_path / f"out-{concurrency}.csv"
+        result = subprocess.run(
+            [sys.executable, "-m", "twibox_nb.cli", "fetch", str(metric), "--sandbox", "--csv", str(out),
+             "--now", "2026-11-27T15:30:00Z", "--concurrency", concurrency, "--no-cache", "--quiet"],
+            check=False, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        runs[concurrency] = (out.read_text(), result.stderr)
+    assert runs["1"][0] == runs["4"][0]  # the same table either way
+    assert "slices" not in runs["1"][1] and "7 slices" in runs["4"][1]
+    refused = subprocess.run(
+        [sys.executable, "-m", "twibox_nb.cli", "fetch", str(metric), "--sandbox", "--concurrency", "64"],
+        check=False, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode == 1 and "32" in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_command_line_errors_are_one_clear_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "twibox_nb.cli", "fetch", str(tmp_path / "nope.json"), "--sandbox"],
