@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -96,6 +97,30 @@ class RecordingTransport(httpx.BaseTransport):
         if self.look is not None:
             self.look()
         return self.inner.handle_request(request)
+
+
+class InFlight(httpx.BaseTransport):
+    """Wraps a transport, counting the requests in flight at once (not time): ``peak`` is the most seen."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.now = self.peak = self.total = 0
+        self.lock = threading.Lock()
+        self.urls: list[httpx.URL] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            self.now += 1
+            self.total += 1
+            self.peak = max(self.peak, self.now)
+            self.urls.append(request.url)
+        try:
+            response = self.inner.handle_request(request)
+            response.read()
+            return response
+        finally:
+            with self.lock:
+                self.now -= 1
 
 
 def basic(user: str, secret: str) -> str:

@@ -20,34 +20,10 @@ from twibox_nb.client import (
 from twibox_nb.connection import connect
 from twibox_nb.sandbox import Faults, Sandbox
 
-from ..conftest import NOW
+from ..conftest import NOW, InFlight
 from .conftest import ACCOUNT, MESSAGES, json_response, mock_connection, twilio_error
 
 FAST = RetryPolicy(base_delay=0.01, max_delay=0.05, jitter=0.0)
-
-
-class InFlight(httpx.BaseTransport):
-    """Counts the requests in flight at once (not time): ``peak`` is the most seen."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.now = self.peak = self.total = 0
-        self.lock = threading.Lock()
-        self.urls: list[httpx.URL] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        with self.lock:
-            self.now += 1
-            self.total += 1
-            self.peak = max(self.peak, self.now)
-            self.urls.append(request.url)
-        try:
-            response = self.inner.handle_request(request)
-            response.read()
-            return response
-        finally:
-            with self.lock:
-                self.now -= 1
 
 
 def day_slices(account: str, days: range, page_size: int = 20) -> list[Slice]:

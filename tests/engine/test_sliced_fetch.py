@@ -22,7 +22,7 @@ from twibox_nb.sandbox import Faults, Sandbox
 from twibox_nb.slices import keep_records, plan_slices
 from twibox_nb.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
 
-from ..conftest import NOW
+from ..conftest import NOW, InFlight
 from .test_fetch_metric import ACCOUNT, as_dict, messages_by_status, truth_frame
 
 FAST = RetryPolicy(base_delay=0.01, max_delay=0.05, jitter=0.0)
@@ -146,23 +146,6 @@ def test_a_concurrency_limit_of_3_still_gives_the_exact_ground_truth():
     assert report.retries > 0 and report.throttled_to is not None and report.throttled_to < 8
     assert sandbox.injector.stats.get("over_concurrency", 0) > 0
     assert "after 429s" in repr(result) and not result.truncated
-
-
-class InFlight(httpx.BaseTransport):
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner, self.now, self.peak, self.lock = inner, 0, 0, threading.Lock()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        with self.lock:
-            self.now += 1
-            self.peak = max(self.peak, self.now)
-        try:
-            response = self.inner.handle_request(request)
-            response.read()
-            return response
-        finally:
-            with self.lock:
-                self.now -= 1
 
 
 def test_requests_are_in_flight_together():
