@@ -252,6 +252,12 @@ class _Session:
     def __exit__(self, *exc: object) -> None:
         self.client.close()
 
+    def get_page(self, url: httpx.URL, headers: httpx.Headers, number: int, clock: Clock) -> Page:
+        """Page ``number`` of a chain, from ``url``: its body, its records and how long it took (retries included)."""
+        started = clock()
+        status, body = self.get_json(url, headers)
+        return Page(str(url), status, body, number, clock() - started, find_records(body)[1])
+
     def get_json(self, url: httpx.URL, headers: httpx.Headers) -> tuple[int, Any]:
         """GET ``url`` and decode its JSON, retrying as the policy says; raise when it gives up."""
         policy = self.policy
@@ -547,19 +553,17 @@ class PageFetcher:
 
             while True:
                 visited.add(str(url))
-                page_started = self.clock()
                 try:
-                    status, body = session.get_json(url, headers)
+                    page = session.get_page(url, headers, pages, self.clock)
                 except (TwilioAPIError, ResponseFormatError, FetchError) as exc:
                     finish("error", pages > 0, exc, url)
                     if pages == 0:
                         raise
                     log.warning("fetch stopped after %d pages: %s", pages, exc)
                     return
-                found = find_records(body)[1]
-                page = Page(str(url), status, body, pages, self.clock() - page_started, found)
+                body = page.body
                 pages += 1
-                records += len(found)
+                records += len(page.records)
                 if self.progress is not None:
                     self.progress(
                         Progress(
@@ -797,17 +801,15 @@ class SliceFetcher:
                         if pages > 0:
                             shared["reserved"] += 1
                 visited.add(str(url))
-                page_started = self.clock()
                 try:
-                    status, body = session.get_json(url, headers)
+                    page = session.get_page(url, headers, pages, self.clock)
                 except (TwilioAPIError, ResponseFormatError, FetchError) as exc:
                     finish("error", True, exc)
                     fail(index, exc, url)
                     return
-                found = find_records(body)[1]
-                page = Page(str(url), status, body, pages, self.clock() - page_started, found)
+                body = page.body
                 pages += 1
-                records += len(found)
+                records += len(page.records)
                 nxt, reason, refused = _follow(
                     body,
                     url=url,
