@@ -37,6 +37,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 __all__ = [
@@ -163,18 +164,12 @@ def _evaluate_here(text: str, body: Any, raw: str | bytes | None, deadline: floa
         return {"error": _describe(exc)}
 
 
-_here: dict[str, Any] = {}
-
-
+@lru_cache(maxsize=64)
 def _compiled_here(text: str) -> Any:
-    expression = _here.get(text)
-    if expression is None:
-        import jlens
+    """``text`` compiled by the fast engine, once per expression (a metric evaluates it on every page)."""
+    import jlens
 
-        if len(_here) >= 64:
-            _here.pop(next(iter(_here)))
-        expression = _here[text] = jlens.Expression(text)
-    return expression
+    return jlens.Expression(text)
 
 
 # The watchdog kills the worker a little after the fast engine's own deadline, so that a runaway
@@ -192,7 +187,6 @@ class SlowEngineWarning(UserWarning):
 _told = threading.Event()  # set once the slow-engine warning was given in this process
 _told_lock = threading.Lock()
 _fast_failed: set[str] = set()  # expressions the fast engine failed on internally: jsonata-python runs them
-_reads: dict[str, Any] = {}  # what each expression reads of its input (jlens's analysis)
 
 
 def fast_engine_available() -> bool:
@@ -293,15 +287,10 @@ def _fall_back(text: str, description: dict[str, Any]) -> None:
         )
 
 
+@lru_cache(maxsize=64)
 def _read_of(text: str) -> Any:
     """What ``text`` reads of its input (jlens's analysis): ``True`` (all), a dict of fields, or None (nothing)."""
-    if text not in _reads:
-        import jlens
-
-        if len(_reads) >= 64:
-            _reads.pop(next(iter(_reads)))
-        _reads[text] = jlens.Expression(text).reads().get("input")
-    return _reads[text]
+    return _compiled_here(text).reads().get("input")
 
 
 def _prune(value: Any, read: Any) -> Any:
