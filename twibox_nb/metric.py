@@ -212,6 +212,11 @@ def _resolve_cache(cache: Cache | bool | str | None, conn: Connection) -> Cache 
     raise TypeError(f"cache must be a Cache, True, False or None; got {cache!r}")
 
 
+def _fetched_to_its_end(report: FetchReport) -> bool:
+    """Whether a window's fetch holds all of it, so that it may be cached."""
+    return not report.truncated and report.stop_reason in ("complete", "range_start_passed")
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while pages are fetched and evaluated.
@@ -283,7 +288,7 @@ def _fetch_range(
             rows.extend(evaluator.rows(page.body))  # pages are evaluated as they arrive; only rows stay
         report = fetcher.report
         assert report is not None  # set when the iteration ends
-        if keys[0] is not None and not report.truncated and report.stop_reason in _CACHEABLE:
+        if keys[0] is not None and _fetched_to_its_end(report):
             assert cache is not None
             cache.put(keys[0], rows, records=report.records, pages=report.pages)
     else:
@@ -317,7 +322,7 @@ def _fetch_range(
             for j, i in enumerate(to_fetch):
                 done = sliced.slice_reports[j]
                 key = keys[i]
-                if key is not None and done is not None and not done.truncated and done.stop_reason in _CACHEABLE:
+                if key is not None and done is not None and _fetched_to_its_end(done):
                     cache.put(key, rows_by_window[i], records=done.records, pages=done.pages)
     report = replace(
         report,
@@ -441,7 +446,6 @@ def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positi
 
 
 _STOP_SEVERITY = ("complete", "range_start_passed", "page_cap", "cycle", "error")
-_CACHEABLE = ("complete", "range_start_passed")  # a window fetched to its end
 
 
 def _combined_report(reports: list[FetchReport]) -> FetchReport:
