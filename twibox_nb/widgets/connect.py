@@ -19,7 +19,7 @@ into a widget: the fields stay empty and their placeholders say, masked, what wi
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import httpx
@@ -41,6 +41,22 @@ LABEL = {"description_width": "130px"}
 
 def _wide(width: str = "460px") -> widgets.Layout:
     return widgets.Layout(width=width)
+
+
+def _host_part(  # noqa: PLR0917  (one call per row: label, choices, variable, default, CSS class)
+    label: str, options: Iterable[str], env: Mapping[str, str], name: str, fallback: str, css: str
+) -> widgets.Combobox:
+    """The region or edge box: Twilio's known values offered, the environment's shown as a placeholder."""
+    return classed(
+        widgets.Combobox(
+            description=label,
+            options=list(options),
+            placeholder=_placeholder(env, name, env.get(name, ""), fallback),
+            style=LABEL,
+            layout=_wide("300px"),
+        ),
+        css,
+    )
 
 
 def _placeholder(env: Mapping[str, str], name: str, shown: str, fallback: str) -> str:
@@ -110,26 +126,8 @@ class ConnectWidget(widgets.VBox):
         self.api_secret = classed(
             widgets.Password(description="API Key Secret", style=LABEL, layout=_wide()), "connect-api-secret"
         )
-        self.region = classed(
-            widgets.Combobox(
-                description="Region",
-                options=list(REGIONS),
-                placeholder=_placeholder(env_, "TWILIO_REGION", env_.get("TWILIO_REGION", ""), "default (us1)"),
-                style=LABEL,
-                layout=_wide("300px"),
-            ),
-            "connect-region",
-        )
-        self.edge = classed(
-            widgets.Combobox(
-                description="Edge",
-                options=list(EDGES),
-                placeholder=_placeholder(env_, "TWILIO_EDGE", env_.get("TWILIO_EDGE", ""), "default"),
-                style=LABEL,
-                layout=_wide("300px"),
-            ),
-            "connect-edge",
-        )
+        self.region = _host_part("Region", REGIONS, env_, "TWILIO_REGION", "default (us1)", "connect-region")
+        self.edge = _host_part("Edge", EDGES, env_, "TWILIO_EDGE", "default", "connect-edge")
         self.activate_button = classed(
             widgets.Button(description="Activate", button_style="success", icon="plug"), "connect-activate"
         )
