@@ -3,39 +3,92 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
+import site
+import sys
 import threading
 from datetime import datetime, timezone
-from functools import cache
 from pathlib import Path
 
 import httpx
 import pytest
 
+from twibox_nb import openapi
 from twibox_nb.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 # A fixed "now" (a Friday afternoon) keeps every test reproducible; today is partly filled.
 NOW = datetime(2026, 11, 27, 15, 30, 0, tzinfo=timezone.utc)
-SPECS_ENV = "TWIBOX_TWILIO_OAI"
 
 
-def spec_root() -> Path:
-    """Twilio's OpenAPI specs: $TWIBOX_TWILIO_OAI, by default ../shared/twilio-oai beside the repo."""
-    return Path(os.environ.get(SPECS_ENV, REPO.parent / "shared" / "twilio-oai"))
+# --- nothing outside the repository -------------------------------------------------------------
+# A user's clone has nothing beside it, so no test may read a sibling of the repository (CI's clone
+# has the team's shared folder beside it, which once hid 130 failing tests). Every file the test
+# process opens or lists goes through this audit hook; a path inside a folder that sits beside the
+# repository fails the test that read it. Siblings are what is there when the tests start (plus
+# "shared", always), less Python's own folders (a virtual environment beside the clone), hidden
+# folders (a home's .cache and .local when the clone sits in $HOME) and pytest's temporary folders.
+_OUTSIDE: list[str] = []
+_PYTHON = {
+    Path(p).resolve()
+    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(), site.getusersitepackages())
+}
+
+
+def _siblings() -> frozenset[str]:
+    try:
+        names = {entry.name for entry in os.scandir(REPO.parent) if entry.is_dir()}
+    except OSError:
+        names = set()
+    if REPO.parent == Path(REPO.anchor):
+        return frozenset({"shared"})  # a clone at the top of the file system: every folder is a "sibling"
+    names.add("shared")
+    python = {
+        p.relative_to(REPO.parent).parts[0] for p in _PYTHON if p.is_relative_to(REPO.parent) and p != REPO.parent
+    }
+    return frozenset(
+        n for n in names - python if n != REPO.name and not n.startswith(".") and not n.startswith("pytest-of-")
+    )
+
+
+_SIBLINGS = _siblings()
+
+
+def outside_repository(path: str) -> bool:
+    """True for a path inside a folder beside the repository (such as the shared folder CI has)."""
+    full = os.path.abspath(path)
+    head, _, rest = full.partition(str(REPO.parent).rstrip(os.sep) + os.sep)
+    return head == "" and bool(rest) and rest.split(os.sep, 1)[0] in _SIBLINGS
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event in ("open", "os.listdir", "os.scandir") and args and isinstance(args[0], (str, os.PathLike)):
+        try:
+            path = os.fspath(args[0])
+        except TypeError:
+            return
+        if isinstance(path, str) and outside_repository(path):
+            _OUTSIDE.append(path)
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def _reads_nothing_outside_the_repository():
+    """Fail a test that opened or listed a path beside the repository (such as the shared folder CI has)."""
+    before = len(_OUTSIDE)
+    yield
+    read = _OUTSIDE[before:]
+    del _OUTSIDE[before:]
+    if read:
+        pytest.fail(f"read outside the repository, which a user's clone does not have: {sorted(set(read))}")
 
 
 @pytest.fixture(scope="session")
-def spec_dir() -> Path:
-    path = spec_root() / "spec" / "json"
-    if not (path / "twilio_api_v2010.json").is_file():
-        pytest.fail(
-            f"Twilio's OpenAPI specs were not found in {path}. Point {SPECS_ENV} at a checkout of "
-            "twilio/twilio-oai (the folder that holds spec/json/), e.g. ../shared/twilio-oai.",
-            pytrace=False,
-        )
-    return path
+def specs():
+    """Twilio's OpenAPI specs, as vendored in the package (``specs.load("twilio_api_v2010.json")``)."""
+    return openapi
 
 
 @pytest.fixture(autouse=True)
@@ -75,14 +128,9 @@ def server(sandbox):
         yield running
 
 
-@cache
-def _load_spec(path: Path) -> dict:
-    return json.loads(path.read_text())
-
-
-def spec_example(spec_dir: Path, file: str, path: str, name: str) -> dict:
+def spec_example(file: str, path: str, name: str) -> dict:
     """One named 200 response example of a GET operation in Twilio's OpenAPI specs."""
-    content = _load_spec(spec_dir / file)["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+    content = openapi.load(file)["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
     return content["examples"][name]["value"]
 
 

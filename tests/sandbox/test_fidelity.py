@@ -11,13 +11,11 @@
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -28,6 +26,8 @@ from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
+
+from twibox_nb import openapi
 
 SPEC_FILES = {
     "api": "twilio_api_v2010.json",
@@ -140,13 +140,13 @@ class Spec:
 
 
 @cache
-def load_spec(directory: Path, name: str) -> Spec:
-    return Spec(name, json.loads((directory / SPEC_FILES[name]).read_text()))
+def load_spec(name: str) -> Spec:
+    return Spec(name, openapi.load(SPEC_FILES[name]))
 
 
 @pytest.fixture(scope="module")
-def specs(spec_dir: Path) -> dict[str, Spec]:
-    return {name: load_spec(spec_dir, name) for name in SPEC_FILES}
+def specs() -> dict[str, Spec]:
+    return {name: load_spec(name) for name in SPEC_FILES}
 
 
 # --- the spec's known deviations from what Twilio sends ---------------------------------------------

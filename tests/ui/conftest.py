@@ -1,6 +1,6 @@
 """A real JupyterLab on loopback and Debian's Chromium driven by Playwright, offline.
 
-Facts from ../shared/recipes/browser-and-notebook-testing.md: the browser is Debian's
+Checked facts about driving JupyterLab offline: the browser is Debian's
 (/usr/bin/chromium, installed by the README's test command), never one Playwright downloads;
 JupyterLab runs without auth, isolated in a temporary directory, with the popups switched off;
 every request off loopback is blocked so that a CDN dependency fails loudly.

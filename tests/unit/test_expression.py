@@ -413,8 +413,8 @@ CASES = [
 
 
 @pytest.mark.parametrize(("where", "selection", "expected"), CASES)
-def test_rows_from_twilio_examples(spec_dir, where, selection, expected):
-    body = example(spec_dir, *where)
+def test_rows_from_twilio_examples(where, selection, expected):
+    body = example(*where)
     list_key, records = find_records(body)
     generated = generate(list_key, selection)
     rows = generated.evaluate(body)
@@ -424,8 +424,8 @@ def test_rows_from_twilio_examples(spec_dir, where, selection, expected):
     assert len(rows) == len(records)
 
 
-def test_empty_examples_give_no_rows(spec_dir):
-    body = example(spec_dir, API, f"{ACCOUNT}/Messages.json", "readEmptySentdateLess")
+def test_empty_examples_give_no_rows():
+    body = example(API, f"{ACCOUNT}/Messages.json", "readEmptySentdateLess")
     generated = generate(find_records(body)[0], Selection("price", dimension="status"))
     assert generated.evaluate(body) == [] == engine_rows(generated.text, body)
 

@@ -21,8 +21,8 @@ def by_path(fields: list[FieldInfo]) -> dict[str, FieldInfo]:
 MESSAGES = ("twilio_api_v2010.json", "/2010-04-01/Accounts/{AccountSid}/Messages.json", "readFullPage1")
 
 
-def test_kinds_of_message_fields(spec_dir):
-    fields = by_path(discover_fields(example(spec_dir, *MESSAGES)))
+def test_kinds_of_message_fields():
+    fields = by_path(discover_fields(example(*MESSAGES)))
     kinds = {path: f.kind for path, f in fields.items()}
     assert kinds["price"] == "numeric_string"
     assert kinds["num_segments"] == "numeric_string"
@@ -38,8 +38,8 @@ def test_kinds_of_message_fields(spec_dir):
     assert fields["price"].distinct == 1 and fields["price"].null_share == 0.0
 
 
-def test_suggestions_for_messages(spec_dir):
-    fields = discover_fields(example(spec_dir, *MESSAGES))
+def test_suggestions_for_messages():
+    fields = discover_fields(example(*MESSAGES))
     assert [f.path for f in value_fields(fields)] == ["error_code", "num_media", "num_segments", "price"]
     dimensions = [f.path for f in dimension_fields(fields)]
     assert {"status", "direction", "error_code", "price_unit"} <= set(dimensions)
@@ -78,8 +78,8 @@ def test_suggestions_for_messages(spec_dir):
         ),
     ],
 )
-def test_kinds_on_other_endpoints(spec_dir, where, expected):
-    fields = by_path(discover_fields(example(spec_dir, *where)))
+def test_kinds_on_other_endpoints(where, expected):
+    fields = by_path(discover_fields(example(*where)))
     assert {path: fields[path].kind for path in expected} == expected
 
 
