@@ -10,7 +10,8 @@ import difflib
 import re
 import time
 import warnings
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -19,6 +20,7 @@ from ._exceptions import StoreError
 from ._store_points import PARTIALS, format_moment, is_dynamic, metric_identity, parse_dates, to_rows
 from .aggregate import aggregate, summarize, total
 from .calculated import CalculatedMetric, summary_of
+from .client import _plural as plural
 from .dates import DateRange, check_interval, comparison_range, resolve_range
 from .metric import _STOP_SEVERITY, Fetched, MetricResult, TruncationWarning, _combined
 from .spec import MetricSpec
@@ -101,11 +103,23 @@ def build_history(
     compare: str | None,
     now: datetime,
 ) -> MetricResult:
-    current_range = resolve_range(date_range if date_range is not None else spec.date_range, now)
+    current_range = resolve_range(date_range, now) if date_range is not None else default_range(spec, now)
     interval = check_interval(interval if interval is not None else spec.interval)
     if isinstance(spec, CalculatedMetric):
         return _calculated(store, spec, series, current_range, interval=interval, compare=compare, now=now)
     return _plain(store, spec, series[0], current_range, interval=interval, compare=compare, now=now)
+
+
+def default_range(spec: Any, now: datetime) -> DateRange:
+    """History's range when none is given: the metric's own; for a dynamic metric (one reading
+    per sync, stamped with the sync time) extended to ``now``, so that a reading synced today (or
+    this very moment) is in it even when the metric's own range ends at midnight."""
+    own = resolve_range(spec.date_range, now)
+    inputs = spec.inputs if isinstance(spec, CalculatedMetric) else (spec,)
+    if not any(is_dynamic(m) for m in inputs) or own.end > now:
+        return own
+    name = own.name if own.to_date else f"{own.name} to now"
+    return replace(own, end=now + timedelta(microseconds=1), name=name, to_date=True)
 
 
 def _plain(
@@ -210,7 +224,7 @@ def _gaps(store: Store, series: _Series, date_range: DateRange, now: datetime) -
     if not missing:
         return ""
     words = [f"{lo[:16].replace('T', ' ')} – {hi[:16].replace('T', ' ')}" for lo, hi in missing[:3]]
-    more = f" and {len(missing) - 3} more gaps" if len(missing) > 3 else ""
+    more = f" and {plural(len(missing) - 3, 'more gap')}" if len(missing) > 3 else ""
     return ", ".join(words) + " UTC" + more
 
 

@@ -2,6 +2,11 @@
 ``twibox history`` from it, ``twibox cache info|clear`` for the cache of closed windows,
 ``twibox sandbox`` to serve demo data.
 
+One set of rules for every command: a METRIC is a metric file or a library metric's name
+(:func:`resolve_metric`; ``history`` also takes a stored metric's name), every command that connects
+does it through :func:`connection` (``--sandbox [URL]``, ``--now``), and errors say what to set or
+pass on the command line.
+
 Exit codes: 0 success; 1 an error (one line on stderr, ``twibox <command>: …``); 2 a usage error
 (argparse); ``twibox sync`` exits 3 when every metric was stored but some fetch was truncated
 (page cap, error after some pages), so a scheduler notices incomplete data.
@@ -12,35 +17,80 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ._exceptions import TwiboxError
+from ._exceptions import CredentialsError, SpecError, TwiboxError
 from ._files import atomic_write_text
+from .client import _plural as plural
 from .sandbox import cli as sandbox_cli
 from .slices import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
+if TYPE_CHECKING:
+    from .connection import Connection
 
-def _parse_now(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+NOW_HELP = f"pin the clock (ISO 8601, UTC, e.g. {sandbox_cli.NOW_EXAMPLE}), for reproducible runs"
+CREDENTIALS_HELP = (
+    "set TWILIO_ACCOUNT_SID with TWILIO_API_KEY and TWILIO_API_SECRET (or with TWILIO_AUTH_TOKEN), "
+    "or pass --sandbox for demo data"
+)
+
+
+def resolve_metric(text: str, *, stored: bool = False) -> Any:
+    """What a METRIC argument names, for every command: a metric file (a path ending in ``.json``,
+    or any file that exists), else a library metric's name (any case, or its file name such as
+    ``messages-sent``). With ``stored=True`` (``twibox history``) a name is returned as it is: the
+    store looks it up among the stored metrics' names and identities, with its own suggestions."""
+    from . import library
+    from .spec import load_metric
+
+    path = Path(text)
+    if path.suffix.lower() == ".json" or path.exists():
+        return load_metric(path)
+    if stored:
+        return text
+    try:
+        return library.get(text)
+    except SpecError as exc:
+        hint = exc.detail.partition("; ")[2]  # the library's "did you mean …?", when it has one
+        if not hint.startswith("did you mean"):
+            hint = "give a metric file (.json) or a library name such as 'Messages sent'"
+        raise SpecError("metric", f"{text!r} is neither a metric file nor a library metric; {hint}") from None
+
+
+def connection(sandbox: str | None, now: datetime | None) -> Connection:
+    """The one connection every command uses: ``--sandbox`` (the embedded sandbox, its clock
+    pinned to ``--now`` as the library's ``Sandbox(now=now)`` is), ``--sandbox URL`` (a loopback
+    sandbox server, which keeps its own clock), else the account in the TWILIO_* variables. Errors
+    say what to set or pass on the command line."""
+    from .connection import MissingCredentialsError, connect, is_loopback_url
+
+    if sandbox == "in-process":
+        from .sandbox import Sandbox
+
+        return connect(sandbox=Sandbox(now=now))  # a pinned clock pins the demo data too
+    if sandbox is not None:
+        if not is_loopback_url(sandbox):
+            raise CredentialsError(
+                f"--sandbox {sandbox}: the sandbox server must be on loopback, e.g. --sandbox http://127.0.0.1:8765"
+            )
+        return connect(sandbox=sandbox)
+    try:
+        return connect()
+    except MissingCredentialsError as exc:
+        raise CredentialsError(f"no Twilio credentials ({exc.unset}): {CREDENTIALS_HELP}") from None
 
 
 def run_fetch(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .connection import connect
     from .metric import TruncationWarning, fetch_metric
-    from .spec import load_metric
 
     try:
-        spec = load_metric(args.metric)
-        if args.sandbox is not None:
-            conn = connect(sandbox=True if args.sandbox == "in-process" else args.sandbox)
-        else:
-            conn = connect()
+        now = sandbox_cli.parse_now(args.now)
+        spec = resolve_metric(args.metric)
+        conn = connection(args.sandbox, now)
         print(f"{spec.name} — {conn.label}", file=sys.stderr)
         with tqdm(unit=" pages", desc="fetching", file=sys.stderr, disable=args.quiet) as bar:
 
@@ -51,7 +101,7 @@ def run_fetch(args: argparse.Namespace) -> int:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", TruncationWarning)
                 result = fetch_metric(
-                    spec, conn, args.range, args.interval, args.compare, progress, now=_parse_now(args.now),
+                    spec, conn, args.range, args.interval, args.compare, progress, now=now,
                     concurrency=args.concurrency, cache=False if args.no_cache else "auto",
                 )  # fmt: skip
         for warning in caught:
@@ -67,48 +117,21 @@ def _output(result, csv: str | None) -> int:
     table = result.data.assign(date=result.data["date"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
     if csv:
         atomic_write_text(Path(csv), table.to_csv(index=False))
-        print(f"wrote {len(table)} rows to {csv}", file=sys.stderr)
+        print(f"wrote {plural(len(table), 'row')} to {csv}", file=sys.stderr)
     else:
         print(table.to_string(index=False))
     print(repr(result), file=sys.stderr)
     return 0
 
 
-def _connection(sandbox: str | None, now: datetime | None):
-    from .connection import connect
-
-    if sandbox is None:
-        return connect()
-    if sandbox == "in-process":
-        from .sandbox import Sandbox
-
-        return connect(sandbox=Sandbox(now=now))  # a pinned clock pins the demo data too
-    return connect(sandbox=sandbox)
-
-
-def _load(name: str):
-    """A metric file, or a library metric's name (for ``twibox sync "Messages sent"``)."""
-    from . import library
-    from ._exceptions import SpecError
-    from .spec import load_metric
-
-    path = Path(name)
-    if path.suffix.lower() == ".json" or path.exists():
-        return load_metric(path)
-    try:
-        return library.get(name)
-    except SpecError as exc:
-        raise SpecError("metric", f"{name!r} is neither a metric file nor a library metric ({exc.detail})") from None
-
-
 def run_sync(args: argparse.Namespace) -> int:
     from .metric import TruncationWarning
     from .store import Store
 
-    now = _parse_now(args.now)
     failed = truncated = 0
     try:
-        conn = _connection(args.sandbox, now)
+        now = sandbox_cli.parse_now(args.now)
+        conn = connection(args.sandbox, now)
         store = Store(args.store)
     except (TwiboxError, ValueError) as exc:
         print(f"twibox sync: {exc}", file=sys.stderr)
@@ -116,7 +139,7 @@ def run_sync(args: argparse.Namespace) -> int:
     with store:
         for name in args.metrics:
             try:
-                spec = _load(name)
+                spec = resolve_metric(name)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", TruncationWarning)  # the report line says it
                     report = store.sync(spec, conn, args.range, now=now)
@@ -136,12 +159,11 @@ def run_history(args: argparse.Namespace) -> int:
     from .store import Store
 
     try:
-        path = Path(args.metric)
-        metric = _load(args.metric) if path.suffix.lower() == ".json" or path.exists() else args.metric
+        now = sandbox_cli.parse_now(args.now)
+        metric = resolve_metric(args.metric, stored=True)
         with Store(args.store) as store, warnings.catch_warnings(record=True):
             warnings.simplefilter("ignore", TruncationWarning)  # result.warnings are printed below
-            result = store.history(metric, args.range, args.interval, args.compare, now=_parse_now(args.now),
-                                   account=args.account)  # fmt: skip
+            result = store.history(metric, args.range, args.interval, args.compare, now=now, account=args.account)
     except (TwiboxError, ValueError) as exc:
         print(f"twibox history: {exc}", file=sys.stderr)
         return 1
@@ -166,7 +188,7 @@ def run_cache(args: argparse.Namespace) -> int:
             return 0
         shown = info.assign(**{c: info[c].dt.strftime("%Y-%m-%dT%H:%M:%SZ") for c in ("start", "end", "stored_at")})
         print(shown.drop(columns=["origin"]).to_string(index=False))
-        print(f"{len(info)} windows, {int(info['bytes'].sum()):,} bytes of rows", file=sys.stderr)
+        print(f"{plural(len(info), 'window')}, {plural(int(info['bytes'].sum()), 'byte')} of rows", file=sys.stderr)
         return 0
     what = " and ".join(
         part for part in (args.account and f"account {args.account}", args.metric and f"metric {args.metric}") if part
@@ -180,7 +202,7 @@ def run_cache(args: argparse.Namespace) -> int:
             print("nothing deleted", file=sys.stderr)
             return 0
     deleted = cache.clear(account=args.account, metric=args.metric)
-    print(f"deleted {deleted} cached windows from {cache.path}", file=sys.stderr)
+    print(f"deleted {plural(deleted, 'cached window')} from {cache.path}", file=sys.stderr)
     return 0
 
 
@@ -192,23 +214,29 @@ def _store_argument(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--sandbox [URL]`` and ``--now``, the same for every command that connects (see :func:`connection`)."""
+    parser.add_argument(
+        "--sandbox", nargs="?", const="in-process", default=None, metavar="URL",
+        help="use the embedded sandbox (demo data; --now pins its clock), or a loopback sandbox server at URL "
+        "(default: your account, from TWILIO_ACCOUNT_SID and TWILIO_API_KEY/TWILIO_API_SECRET or TWILIO_AUTH_TOKEN)",
+    )  # fmt: skip
+    parser.add_argument("--now", default=None, help=NOW_HELP)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="twibox", description="twibox_nb: Twilio metrics for notebooks.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    fetch = commands.add_parser("fetch", help="fetch a metric (a twibox_metric JSON file) and print or save it")
-    fetch.add_argument("metric", help="the metric file (twibox_metric JSON)")
+    fetch = commands.add_parser("fetch", help="fetch a metric (a metric file or a library name) and print or save it")
+    fetch.add_argument("metric", help="a metric file (twibox_metric JSON) or a library metric's name")
     fetch.add_argument(
         "--range", default=None, help="date range, e.g. last_30_days, this_month, 2026-01-01..2026-01-31"
     )
     fetch.add_argument("--interval", default=None, help="hour, day, week, month, quarter or year")
     fetch.add_argument("--compare", default=None, choices=["previous_period", "same_period_last_year"])
-    fetch.add_argument(
-        "--sandbox", nargs="?", const="in-process", default=None, metavar="URL",
-        help="use the embedded sandbox (demo data), or a loopback sandbox server at URL",
-    )  # fmt: skip
+    _connection_arguments(fetch)
     fetch.add_argument("--csv", default=None, metavar="OUT", help="write the aggregated table to this CSV file")
-    fetch.add_argument("--now", default=None, help="pin the clock (ISO 8601, UTC), for reproducible runs")
     fetch.add_argument(
         "--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N",
         help=f"date slices fetched at once (default {DEFAULT_CONCURRENCY}, at most {MAX_CONCURRENCY}; "
@@ -227,23 +255,21 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("metrics", nargs="+", metavar="METRIC", help="metric files (twibox_metric JSON) or library names")
     sync.add_argument("--range", default=None, help="date range to (re)sync (default: each metric's own)")
     _store_argument(sync)
-    sync.add_argument(
-        "--sandbox", nargs="?", const="in-process", default=None, metavar="URL",
-        help="use the embedded sandbox (demo data), or a loopback sandbox server at URL",
-    )  # fmt: skip
-    sync.add_argument("--now", default=None, help="pin the clock (ISO 8601, UTC), for reproducible runs")
+    _connection_arguments(sync)
     sync.add_argument("--quiet", action="store_true", help="report lines on stderr only")
     sync.set_defaults(run=run_sync)
 
     history = commands.add_parser("history", help="a stored metric's history, as a table or CSV")
     history.add_argument("metric", help="a metric file, or a stored metric's name or identity")
-    history.add_argument("--range", default=None, help="date range (default: the metric's own)")
+    history.add_argument(
+        "--range", default=None, help="date range (default: the metric's own; for a dynamic metric, up to now)"
+    )
     history.add_argument("--interval", default=None, help="hour, day, week, month, quarter or year")
     history.add_argument("--compare", default=None, choices=["previous_period", "same_period_last_year"])
     _store_argument(history)
     history.add_argument("--account", default=None, help="the Account SID, when the metric is stored for several")
     history.add_argument("--csv", default=None, metavar="OUT", help="write the aggregated table to this CSV file")
-    history.add_argument("--now", default=None, help="pin the clock (ISO 8601, UTC)")
+    history.add_argument("--now", default=None, help=NOW_HELP)
     history.set_defaults(run=run_history)
 
     cache = commands.add_parser("cache", help="inspect or clear the cache of closed past windows")

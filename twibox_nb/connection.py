@@ -222,13 +222,30 @@ def _pick(value: str | None, env: Mapping[str, str], name: str) -> str | None:
     return found.strip() if found else None
 
 
-def _check_label(kind: str, value: str | None) -> str | None:
+def _named(given: object, parameter: str, variable: str) -> str:
+    """How an error names a value: the argument it was passed as, else the environment variable."""
+    return parameter if given is not None else variable
+
+
+def _check_label(kind: str, value: str | None, name: str) -> str | None:
     if value is None or value == "":
         return None
     value = value.lower()
     if not HOST_LABEL.match(value):
-        raise CredentialsError(f"{kind} {value!r} is not a Twilio {kind} name (e.g. 'ie1', 'dublin')")
+        raise CredentialsError(f"{name} {value!r} is not a Twilio {kind} name (e.g. 'ie1', 'dublin')")
     return value
+
+
+class MissingCredentialsError(CredentialsError):
+    """Some credential was given nowhere (none was malformed).
+
+    ``unset`` says what is missing in the environment's words (``"TWILIO_ACCOUNT_SID is not
+    set"``), for a caller whose only source is the environment, such as the ``twibox`` command.
+    """
+
+    def __init__(self, message: str, unset: str) -> None:
+        super().__init__(message)
+        self.unset = unset
 
 
 def connect(
@@ -259,48 +276,60 @@ def connect(
     Traceback (most recent call last):
     ...
     twibox_nb._exceptions.CredentialsError: account_sid 'AC123' is not an Account SID: expected AC followed by ...
+
+    A bad value from the environment is named by its variable (``TWILIO_ACCOUNT_SID 'AC123' is not
+    an Account SID …``); a missing one raises :class:`MissingCredentialsError`. Secrets (the API
+    secret, the auth token) are never shown.
     """
     env = os.environ if env is None else env
     if sandbox is not False and sandbox is not None:
         return _sandbox_connection(sandbox, transport)
 
-    account_sid = _pick(account_sid, env, "TWILIO_ACCOUNT_SID")
-    if not account_sid:
-        raise CredentialsError(
+    sid = _pick(account_sid, env, "TWILIO_ACCOUNT_SID")
+    if not sid:
+        raise MissingCredentialsError(
             "no Account SID: pass account_sid=... or set TWILIO_ACCOUNT_SID "
-            "(or use connect(sandbox=True) for demo data)"
+            "(or use connect(sandbox=True) for demo data)",
+            unset="TWILIO_ACCOUNT_SID is not set",
         )
-    if not ACCOUNT_SID.match(account_sid):
+    if not ACCOUNT_SID.match(sid):
         raise CredentialsError(
-            f"account_sid {account_sid!r} is not an Account SID: expected AC followed by 32 hex digits"
+            f"{_named(account_sid, 'account_sid', 'TWILIO_ACCOUNT_SID')} {sid!r} is not an Account SID: "
+            "expected AC followed by 32 hex digits"
         )
     key = _pick(api_key, env, "TWILIO_API_KEY")
     if key:
         if not API_KEY_SID.match(key):
             hint = " (that is an Account SID; the API key SID starts with SK)" if key.startswith("AC") else ""
             raise CredentialsError(
-                f"api_key {key!r} is not an API key SID: expected SK followed by 32 hex digits{hint}"
+                f"{_named(api_key, 'api_key', 'TWILIO_API_KEY')} {key!r} is not an API key SID: "
+                f"expected SK followed by 32 hex digits{hint}"
             )
         secret = api_secret if api_secret is not None else env.get("TWILIO_API_SECRET")
         if not secret:
-            raise CredentialsError(f"API key {key} has no secret: pass api_secret=... or set TWILIO_API_SECRET")
+            raise MissingCredentialsError(
+                f"API key {key} has no secret: pass api_secret=... or set TWILIO_API_SECRET",
+                unset="TWILIO_API_KEY is set but TWILIO_API_SECRET is not",
+            )
         username, password = key, secret.strip()
     else:
         token = auth_token if auth_token is not None else env.get("TWILIO_AUTH_TOKEN")
         if not token:
-            raise CredentialsError(
+            raise MissingCredentialsError(
                 "no credentials: pass api_key= and api_secret= (or set TWILIO_API_KEY and TWILIO_API_SECRET), "
-                "or an auth token (auth_token= or TWILIO_AUTH_TOKEN)"
+                "or an auth token (auth_token= or TWILIO_AUTH_TOKEN)",
+                unset="neither TWILIO_API_KEY nor TWILIO_AUTH_TOKEN is set",
             )
         token = token.strip()
         if not AUTH_TOKEN.match(token):
-            raise CredentialsError("the auth token is malformed: expected 32 hex digits (it is not shown here)")
-        username, password = account_sid, token
-    region = _check_label("region", _pick(region, env, "TWILIO_REGION"))
-    edge = _check_label("edge", _pick(edge, env, "TWILIO_EDGE"))
+            name = "the auth token" if auth_token is not None else "TWILIO_AUTH_TOKEN"
+            raise CredentialsError(f"{name} is malformed: expected 32 hex digits (it is not shown here)")
+        username, password = sid, token
+    region = _check_label("region", _pick(region, env, "TWILIO_REGION"), _named(region, "region", "TWILIO_REGION"))
+    edge = _check_label("edge", _pick(edge, env, "TWILIO_EDGE"), _named(edge, "edge", "TWILIO_EDGE"))
     if edge and not region:
         region = "us1"  # Twilio's own rule: an edge without a region means the US1 region
-    return Connection(account_sid, username, Secret(password), region, edge, None, transport)
+    return Connection(sid, username, Secret(password), region, edge, None, transport)
 
 
 def _sandbox_connection(sandbox: bool | str | Sandbox, transport: httpx.BaseTransport | None) -> Connection:

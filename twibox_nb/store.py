@@ -61,6 +61,7 @@ from ._store_db import MIGRATIONS, SCHEMA_VERSION, Database, Location, migrate, 
 from ._store_points import dimension_key, format_dates, format_moment, is_dynamic, metric_identity, to_points
 from .calculated import CalculatedMetric
 from .client import FetchReport, Progress, RetryPolicy
+from .client import _plural as plural
 from .connection import Connection
 from .dates import DateRange, resolve_range
 from .metric import MetricResult, TruncationWarning, fetch_metric
@@ -95,8 +96,8 @@ class SyncReport:
         state = "complete" if not self.truncated else f"TRUNCATED ({self.stop_reason}): values are incomplete"
         kept = f", {self.points_kept:,} kept from complete syncs" if self.points_kept else ""
         return (
-            f"{self.metric}: {self.points_written:,} points written{kept} from {self.records:,} records, "
-            f"{where}; {state}"
+            f"{self.metric}: {plural(self.points_written, 'point')} written{kept} from "
+            f"{plural(self.records, 'record')}, {where}; {state}"
         )
 
 
@@ -112,8 +113,8 @@ class StoreReport(FetchReport):
     def summary(self) -> str:
         synced = f", last synced {self.last_synced:%Y-%m-%d %H:%M} UTC" if self.last_synced else ""
         text = (
-            f"from the store {self.store}: {self.points:,} points ({self.records:,} records) "
-            f"from {self.syncs:,} sync{'' if self.syncs == 1 else 's'}{synced}"
+            f"from the store {self.store}: {plural(self.points, 'point')} ({plural(self.records, 'record')}) "
+            f"from {plural(self.syncs, 'sync')}{synced}"
         )
         if self.truncated:
             text += f"; some points come from truncated fetches ({self.stop_reason}): records are missing"
@@ -428,8 +429,10 @@ class Store:
         given), or a stored metric's name or identity (its last synced spec is used). ``account``
         picks the account when the metric is stored for several. ``date_range``, ``interval`` and
         ``compare`` work as in ``fetch_metric``; history has hour resolution (an hour counts when
-        it starts inside the range). Parts of the range no sync covered, and points from truncated
-        fetches, are named in ``result.warnings``.
+        it starts inside the range). With no ``date_range``, the metric's own is used; for a
+        dynamic metric (one reading per sync, stamped with the sync time) that range is extended
+        to ``now``, so the latest readings, today's included, are in it. Parts of the range no sync
+        covered, and points from truncated fetches, are named in ``result.warnings``.
         """
         from ._store_history import build_history
 

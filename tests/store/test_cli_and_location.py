@@ -53,7 +53,7 @@ def test_twibox_sync_then_history(store_url, tmp_path, capsys):
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("synced Messages sent: ") and "complete" in lines[0] and store in lines[0]
-    assert lines[1].startswith("synced Account balance: 1 points written") and "one reading" in lines[1]
+    assert lines[1].startswith("synced Account balance: 1 point written") and "one reading" in lines[1]
 
     csv = tmp_path / "out.csv"
     for metric in ("Messages sent", str(spec_file)):

@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from .core import Sandbox
 from .faults import Faults, describe
 
+NOW_EXAMPLE = "2026-05-01T12:00:00Z"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -35,9 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default=None,
         help="answer 429 when more requests than this are in flight (as Twilio does)",
     )
-    parser.add_argument(
-        "--now", default=None, help="freeze the clock at this UTC time (ISO 8601, e.g. 2026-05-01T12:00:00Z)"
-    )
+    parser.add_argument("--now", default=None, help=f"freeze the clock at this UTC time (ISO 8601, e.g. {NOW_EXAMPLE})")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser
 
@@ -51,27 +51,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
 
-def _parse_now(text: str | None) -> datetime | None:
+def parse_now(text: str | None) -> datetime | None:
+    """A ``--now`` value (ISO 8601; UTC unless it says otherwise) for every command line of the
+    package; a bad one raises ValueError with a one-line message naming ``--now`` and an example."""
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise SystemExit(f"--now: {text!r} is not an ISO 8601 date-time (e.g. 2026-05-01T12:00:00Z)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        raise ValueError(f"--now {text!r} is not an ISO 8601 date-time: use e.g. --now {NOW_EXAMPLE}") from None
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
+        now = parse_now(args.now)
         faults = Faults.from_rate(args.fault_rate, latency_ms=args.latency_ms, concurrency_limit=args.concurrency_limit)
-        sandbox = Sandbox(seed=args.seed, scale=args.scale, now=_parse_now(args.now), faults=faults)
+        sandbox = Sandbox(seed=args.seed, scale=args.scale, now=now, faults=faults)
         server = sandbox.serve(host=args.host, port=args.port, verbose=args.verbose)
     except (ValueError, OSError) as exc:
         print(f"twibox sandbox: cannot start: {exc}", file=sys.stderr)
         return 2
+    asked = args.fault_rate or args.latency_ms or args.concurrency_limit is not None
     c = sandbox.credentials
     print(f"twibox sandbox: demo Twilio data (not a real account) on {server.url}", flush=True)
-    print(f"  {sandbox!r}; faults: {describe(faults)}")
+    print(f"  {sandbox!r}" + (f"; faults: {describe(faults)}" if asked else ""))
     print(f"  TWILIO_ACCOUNT_SID={c.account_sid}")
     print(f"  TWILIO_API_KEY={c.api_key}")
     print(f"  TWILIO_API_SECRET={c.api_secret}")
