@@ -252,6 +252,7 @@ def test_the_exporter_loads_nothing_that_the_lab_template_fetches():
     assert len(images_without_alt(plain)) == 2  # nbconvert's stand-in alt
 
 
+@pytest.mark.browser
 def test_the_charts_draw_offline_in_a_browser(report):
     from playwright.sync_api import sync_playwright
 
