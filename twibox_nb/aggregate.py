@@ -21,9 +21,11 @@ goes the other way, and None when there is no change or nothing to compare.
 
 from __future__ import annotations
 
+import email.utils
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -68,26 +70,41 @@ def date_keys(values: list[Any]) -> list[str | None]:
         keys.append(None)
         if v is not None and not (isinstance(v, float) and math.isnan(v)):
             slow.append(i)
-    if slow:
-        parsed = _parse_other(pd.Series([values[i] for i in slow], dtype="object"))
-        for i, moment in zip(slow, parsed.tolist(), strict=True):
-            keys[i] = None if pd.isna(moment) else moment_key(moment.to_pydatetime())
+    for i in slow:
+        keys[i] = _key_of_other(values[i])
     return keys
 
 
-def _parse_other(values: pd.Series) -> pd.Series:
-    """Dates in any other shape: each distinct text tried as RFC 2822, then ISO 8601; NaT if neither."""
-    text = values.astype("string")
-    distinct = pd.Series(text.dropna().unique(), dtype="string")
-    # Both parses in nanoseconds: pandas picks a unit per call (seconds for an RFC 2822 miss,
-    # microseconds for "…:00.123Z"), and a finer one cannot be written into a coarser series.
-    parsed = pd.to_datetime(distinct, format=RFC2822, utc=True, errors="coerce").astype(_NS_UTC)
-    missing = parsed.isna()
-    if missing.any():
-        iso = pd.to_datetime(distinct[missing], format="ISO8601", utc=True, errors="coerce")
-        parsed[missing] = iso.astype(_NS_UTC)
-    lookup = dict(zip(distinct.tolist(), parsed.tolist(), strict=True))
-    return pd.to_datetime(text.map(lookup), utc=True)
+# Years pandas can hold in nanoseconds: a date outside them is unreadable (None), as it is for pandas.
+_YEARS = range(1678, 2262)
+
+
+@lru_cache(maxsize=4096)
+def _key_of_other(value: Any) -> str | None:
+    """A date in any other shape: RFC 2822 with any offset, else ISO 8601 (UTC when it has no zone).
+
+    Plain Python, never pandas: page-chain worker threads call this, and pandas enters
+    ``warnings.catch_warnings``, which is not thread-safe (it swaps module-wide state, so a worker
+    could drop the caller's own warnings, such as a TruncationWarning).
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        iso = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
+        try:
+            moment = datetime.fromisoformat(iso)
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:
+        return None
+    return moment_key(moment) if moment.year in _YEARS else None
 
 
 def parse_dates(values: pd.Series) -> pd.Series:

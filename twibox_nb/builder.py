@@ -9,7 +9,9 @@ tested without ipywidgets (and a report notebook could drive it too).
 
 >>> from datetime import datetime, timezone
 >>> from twibox_nb.connection import connect
->>> state = BuilderState(connect(sandbox=True), now=datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc))
+>>> from twibox_nb.sandbox import Sandbox
+>>> now = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)  # one clock for the sandbox and the builder
+>>> state = BuilderState(connect(sandbox=Sandbox(now=now)), now=now)
 >>> state.choose_endpoint("Messages")
 >>> [(row.key, row.value) for row in state.params]
 [('PageSize', '1000'), ('DateSent>', '{{start_date}}'), ('DateSent<', '{{end_date}}')]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ._exceptions import FetchError, ResponseFormatError, TwilioAPIError
 from ._store_points import metric_identity
-from .aggregate import Summary, aggregate, clip, parse_dates, rows_frame, summarize, total
+from .aggregate import Summary, aggregate, clip, date_keys, moment_key, rows_frame, summarize, total
 from .cache import Cache, WindowKey, default_cache, is_closed
 from .calculated import CalculatedMetric, combine_data, summary_of
 from .catalog import find_endpoint
@@ -176,14 +176,15 @@ def _stop_when(spec: MetricSpec, date_range: DateRange) -> Callable[[Any], bool]
     if endpoint is None or not endpoint.newest_first or endpoint.date_field is None:
         return None
     field_name = endpoint.date_field
-    start = pd.Timestamp(date_range.start)
+    start = moment_key(date_range.start)
 
+    # Runs on the page chains' worker threads: date text as keys, never pandas (see date_keys).
     def passed(body: Any) -> bool:
         _, records = find_records(body)
         if not records or not isinstance(records[-1], dict):
             return False
-        oldest = parse_dates(pd.Series([records[-1].get(field_name)])).iloc[0]
-        return bool(pd.notna(oldest) and oldest < start)
+        oldest = date_keys([records[-1].get(field_name)])[0]
+        return oldest is not None and oldest < start
 
     return passed
 

@@ -9,12 +9,13 @@ new request. :func:`copy_as_code` writes the few lines that fetch the same metri
 
 >>> from datetime import datetime, timezone
 >>> from twibox_nb.connection import connect
+>>> from twibox_nb.sandbox import Sandbox
 >>> from twibox_nb.spec import Count, Field, MetricSpec, RequestSpec
 >>> spec = MetricSpec("Alerts by level", RequestSpec("/v1/Alerts", base_url="https://monitor.twilio.com",
 ...     params={"PageSize": "200", "StartDate": "{{start_datetime}}"}), Count(), Field("log_level"),
 ...     Field("date_generated"), date_range="last_7_days")
->>> stored = fetch_pages(spec.request, connect(sandbox=True), "last_7_days",
-...                      now=datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc))
+>>> now = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)  # one clock for the sandbox and the fetch
+>>> stored = fetch_pages(spec.request, connect(sandbox=Sandbox(now=now)), "last_7_days", now=now)
 >>> result = preview_result(spec, stored)
 >>> result.summary.current == len(result.rows), stored.report.stop_reason
 (True, 'complete')

@@ -252,3 +252,43 @@ def test_an_expression_error_stops_the_workers_at_once(sandbox):
         fetch_metric(spec, connect(sandbox=sandbox), "last_30_days", now=NOW)
     assert caught.value is not None  # the traceback is still held, as a notebook holds it
     assert threading.active_count() == before
+
+
+def test_page_chain_workers_never_touch_the_warnings_module(sandbox, monkeypatch):
+    """``warnings.catch_warnings`` swaps module-wide state: entered on a worker thread (pandas does it
+    in Series and to_datetime) it can drop the caller's warnings, as a lost TruncationWarning showed."""
+    entered_on: list[str] = []
+    enter = warnings.catch_warnings.__enter__
+
+    def watched(self):
+        entered_on.append(threading.current_thread().name)
+        return enter(self)
+
+    monkeypatch.setattr(warnings.catch_warnings, "__enter__", watched)
+    capped = messages_by_status(
+        request=RequestSpec(
+            f"{ACCOUNT}/Messages.json",
+            params={"PageSize": "20", "DateSent>": "{{start_date}}", "DateSent<": "{{end_date}}"},
+            max_pages=40,
+        )
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fetch_metric(capped, connect(sandbox=sandbox), "last_30_days", now=NOW, concurrency=8)
+    assert result.current.report.slices == 30 and result.truncated
+    assert [w.category for w in caught] == [TruncationWarning]
+    workers = {name for name in entered_on if name != threading.main_thread().name}
+    assert not workers, f"catch_warnings entered on {sorted(workers)}"
+
+
+def test_dates_in_other_shapes_are_read_without_pandas():
+    from twibox_nb.aggregate import date_keys
+
+    assert date_keys(["Fri, 27 Nov 2026 16:30:00 +0100", "2026-11-27T15:30:00.5Z", "2026-11-27", "27/11/2026", 5]) == [
+        "2026-11-27T15:30:00",
+        "2026-11-27T15:30:00.500000",
+        "2026-11-27T00:00:00",
+        None,
+        None,
+    ]
+    assert date_keys(["9999-12-31T23:59:59+00:00", "Sat, 31 Feb 2026 10:00 +0000"]) == [None, None]

@@ -8,7 +8,9 @@ choice). ``builder.spec`` is the :class:`~twibox_nb.spec.MetricSpec` so far.
 
 >>> from datetime import datetime, timezone
 >>> from twibox_nb.connection import connect
->>> b = MetricBuilder(connect(sandbox=True), now=datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc))
+>>> from twibox_nb.sandbox import Sandbox
+>>> now = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)  # one clock for the sandbox and the builder
+>>> b = MetricBuilder(connect(sandbox=Sandbox(now=now)), now=now)
 >>> b.request.endpoint.value = "Monitor alerts"
 >>> b.continue_button.click()
 >>> b.state.step, b.state.first_page.status
