@@ -23,6 +23,7 @@ import pytest
 from ..conftest import REPO
 
 CHROMIUM = os.environ.get("TWIBOX_CHROMIUM", "/usr/bin/chromium")
+BUNDLE_FRAME = 500_000  # bytes: a websocket frame this large carries the Vega libraries
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -178,5 +179,17 @@ def page(browser):
 
     page.route("**/*", guard)
     page.set_default_timeout(120_000)
+    # Sizes of the large websocket frames the page receives: the Vega libraries sent by the kernel
+    # (~900 KB) are the only frames of that size, so their count is how often the page got them.
+    page.bundles = []  # type: ignore[attr-defined]
+
+    def frames(socket):
+        def seen(payload):
+            if len(payload) > BUNDLE_FRAME:
+                page.bundles.append(len(payload))  # type: ignore[attr-defined]
+
+        socket.on("framereceived", seen)
+
+    page.on("websocket", frames)
     yield page
     context.close()

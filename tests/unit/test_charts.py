@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
+import html
+import json
 import re
 import warnings
 
@@ -430,10 +434,10 @@ def test_export_png_svg_html_json_without_a_browser(this_month, tmp_path):
         save_chart(chart, tmp_path / "chart.gif")
 
 
-def test_offline_renderer_inlines_vega():
+def test_offline_renderer_html_inlines_vega():
     before = alt.renderers.active
     try:
-        assert enable_offline_rendering() == "html"
+        assert enable_offline_rendering("html") == "html"
         chart = alt.Chart(alt.InlineData(values=[{"x": 1}])).mark_point().encode(x="x:Q")
         html = chart._repr_mimebundle_()
         html = html[0] if isinstance(html, tuple) else html
@@ -445,10 +449,174 @@ def test_offline_renderer_inlines_vega():
         titled = chart.properties(title="</script><b>metric</b>")._repr_mimebundle_()
         titled = (titled[0] if isinstance(titled, tuple) else titled)["text/html"]
         assert "</script><b>" not in titled and "<\\/script><b>metric<\\/b>" in titled  # cannot close the script
+        assert enable_offline_rendering("jupyter") == "jupyter"  # Altair's own widget, still there
         with pytest.raises(ValueError, match="renderer"):
             enable_offline_rendering("cdn")  # type: ignore[arg-type]
     finally:
         alt.renderers.enable(before)
+
+
+# --- the default offline renderer: a chart widget without the bundle, and a picture beside it -----
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+BUNDLE_MARK = "window.vegaEmbed="  # the last statement of vl-convert's bundle
+
+
+@pytest.fixture
+def widget_rendering():
+    before = alt.renderers.active
+    try:
+        yield enable_offline_rendering()
+    finally:
+        alt.renderers.enable(before)
+
+
+def displayed(chart) -> tuple[dict, dict, object]:
+    """What Jupyter gets when the chart is the value of a cell: data, metadata and the widget."""
+    from ipywidgets.widgets.widget import _instances
+
+    data, metadata = chart._repr_mimebundle_()
+    return data, metadata, _instances[data[WIDGET_VIEW]["model_id"]]
+
+
+def saved_state(widget) -> tuple[str, list[bytes]]:
+    """The widget's state as a notebook saves it: JSON without the binary parts, and those parts."""
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    state, _paths, buffers = _remove_buffers(widget.get_state())
+    return json.dumps(state), [bytes(b) for b in buffers]
+
+
+def test_a_displayed_chart_is_a_small_widget_with_a_png_and_alt_text(widget_rendering, last_30):
+    from twibox_nb.chart_export import vega_bundle
+
+    assert widget_rendering == "twibox_widget"
+    chart = last_30.chart(width=560, height=260)
+    data, metadata, widget = displayed(chart)
+    assert set(data) == {WIDGET_VIEW, "image/png", "text/plain"}
+    png = base64.b64decode(data["image/png"])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and 5_000 < len(png) < 100_000
+    alt_text = metadata["image/png"]["alt"]
+    assert alt_text.startswith("Line chart: Messages by status (last 30 days: ") and "SANDBOX demo data" in alt_text
+    assert data["text/plain"] == alt_text == widget.alt  # a terminal, and the widget's own picture, say the same
+    # the output and the widget's saved state hold the chart, never the Vega libraries
+    bundle = vega_bundle()
+    state, buffers = saved_state(widget)
+    unpacked = [gzip.decompress(b).decode() for b in buffers]
+    for text in (json.dumps(data), json.dumps(metadata), state, *unpacked):
+        assert BUNDLE_MARK not in text and bundle[:2_000] not in text
+    assert len(state) + sum(len(b) for b in buffers) < 20_000 < len(bundle) / 40
+    assert json.loads(gzip.decompress(widget.spec)) == chart.to_dict()
+    picture = gzip.decompress(widget.picture).decode()
+    assert picture.startswith("<svg") and f"<title>{html.escape(alt_text)}</title>" in picture
+    assert widget.options["actions"] == {"export": True, "source": False, "compiled": False, "editor": False}
+
+
+def test_n_displayed_charts_store_the_bundle_zero_times(widget_rendering, conn):
+    charts = [
+        tb.fetch_metric(tb.library.get(name), conn, "last_30_days", compare=compare, now=NOW).chart()
+        for name in ("Messages by status", "Delivery rate", "Total spend", "Calls by status")
+        for compare in ("previous_period", None)
+    ]
+    states, pictures = [], []
+    for chart in charts:
+        data, metadata, widget = displayed(chart)
+        state, buffers = saved_state(widget)
+        assert BUNDLE_MARK not in state and widget.picture is not None
+        # saved base64: the widget's state (spec and SVG gzipped), and the output's PNG
+        states.append(len(state) + sum(len(b) for b in buffers) * 4 // 3)
+        pictures.append(len(json.dumps(data)) + len(json.dumps(metadata)))
+    # the bundle alone is ~900 KB: it would be the whole of each chart's size if it were there
+    assert max(states) < 20_000 and max(pictures) < 100_000, (states, pictures)
+    assert sum(states) + sum(pictures) < len(charts) * 80_000, (states, pictures)
+
+
+def test_the_kernel_sends_the_bundle_as_a_message_once_per_page(monkeypatch):
+    from twibox_nb.chart_export import vega_bundle
+    from twibox_nb.widgets import _chart
+
+    monkeypatch.setattr(_chart.VegaChart, "_sent", {})
+    clock = [1000.0]
+    monkeypatch.setattr(_chart.time, "monotonic", lambda: clock[0])
+    widget = _chart.VegaChart({"mark": "point"}, alt="Dots")
+    sent = []
+    monkeypatch.setattr(widget, "send", lambda content, buffers=None: sent.append((content, buffers)))
+    before = saved_state(widget)
+
+    def ask(content):  # the comm message the page's JavaScript sends (model.send)
+        widget._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+
+    ask({"type": "vega-bundle?", "page": "tab-1"})
+    ((content, buffers),) = sent
+    assert content == {"type": "vega-bundle"} and buffers == [vega_bundle().encode("utf-8")]
+    assert saved_state(widget) == before  # a message, not state: nothing of it is ever saved
+    ask({"type": "vega-bundle?", "page": "tab-1"})  # asked again while the first answer was on its way
+    ask({"type": "something else"})
+    assert len(sent) == 1
+    ask({"type": "vega-bundle?", "page": "tab-2"})  # another browser page needs its own copy
+    clock[0] += _chart.RESEND_AFTER + 1
+    ask({"type": "vega-bundle?", "page": "tab-1"})  # tab-1 reloaded, or its load failed: once more
+    assert len(sent) == 3
+
+
+def test_a_chart_whose_picture_cannot_be_drawn_still_displays(widget_rendering):
+    remote = alt.Chart(alt.UrlData("https://example.com/data.csv"), title="Remote").mark_bar().encode(x="a:Q")
+    with pytest.warns(UserWarning, match="no static picture"):  # vl-convert may not fetch anything
+        data, _metadata, widget = displayed(remote)
+    assert set(data) == {WIDGET_VIEW, "text/plain"} and widget.picture is None
+    assert data["text/plain"] == "Bar chart: Remote"
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"mark": "bar", "title": "Calls"}, "Bar chart: Calls"),
+        ({"mark": "line", "title": {"text": "Sent", "subtitle": "last 7 days"}}, "Line chart: Sent (last 7 days)"),
+        ({"mark": {"type": "point"}, "title": {"text": "Calls"}}, "Scatter chart: Calls"),
+        ({"layer": [{"mark": "rect"}, {"mark": "area"}], "title": {"text": ["Two", "lines"]}}, "Area chart: Two lines"),
+        ({"mark": "text"}, "Chart"),
+        ({"mark": "bar", "title": "Calls", "description": "Calls per day"}, "Calls per day"),
+    ],
+)
+def test_alt_text_says_what_the_chart_shows(spec, expected):
+    from twibox_nb.chart_export import chart_alt_text
+
+    assert chart_alt_text(spec) == expected
+
+
+def test_smaller_png_keeps_every_pixel(this_month):
+    import struct
+    import zlib
+
+    from twibox_nb.chart_export import smaller_png, to_png
+
+    def pixels(png: bytes) -> bytes:
+        chunks, position = [], 8
+        while position < len(png):
+            (length,) = struct.unpack(">I", png[position : position + 4])
+            kind, body = png[position + 4 : position + 8], png[position + 8 : position + 8 + length]
+            (crc,) = struct.unpack(">I", png[position + 8 + length : position + 12 + length])
+            assert crc == zlib.crc32(kind + body)
+            chunks.append((kind, body))
+            position += 12 + length
+        assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
+        return zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
+
+    png = to_png(this_month.chart(), scale=1)
+    smaller = smaller_png(png)
+    assert pixels(smaller) == pixels(png) and len(smaller) < 0.7 * len(png)
+    assert smaller_png(b"not a png") == b"not a png"
+
+
+def test_the_chart_javascript_is_small_hand_written_and_fetches_nothing():
+    from twibox_nb.widgets._chart import ESM, VegaChart
+
+    source = ESM.read_text(encoding="utf-8")
+    assert VegaChart._esm == source and len(source.encode()) < 8_000  # stored once per chart
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("//"))
+    assert not re.search(r"https?:|fetch\(|XMLHttpRequest|^\s*import\s", code, re.M)
+    assert 'model.on("msg:custom"' in code and 'model.send({ type: "vega-bundle?"' in code
+    assert "export default { initialize, render }" in code
 
 
 def test_goal_objects_on_charts():
