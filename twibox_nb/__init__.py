@@ -18,12 +18,6 @@ read API:
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("twibox-nb")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
 
 from . import library
 from ._exceptions import (
@@ -38,6 +32,7 @@ from ._exceptions import (
     TwilioAPIError,
     UnsafeRequestError,
 )
+from ._version import __version__
 from .aggregate import Summary
 from .alerts import Alert, backtest
 from .cache import Cache
@@ -47,10 +42,11 @@ from .connection import Connection, connect
 from .databoard import Databoard
 from .dates import DateRange, comparison_range, resolve_range
 from .goals import Goal, goal_progress
+from .library import load_metric
 from .metric import MetricResult, TruncationWarning, fetch_metric
 from .sandbox import DEMO_CREDENTIALS, Faults, Sandbox
 from .scorecard import Scorecard
-from .spec import Count, Dynamic, Field, MetricSpec, RequestSpec, load_metric
+from .spec import Count, Dynamic, Field, MetricSpec, RequestSpec
 from .store import Store
 
 # Widgets load ipywidgets, which the core never imports: they come on first use.

@@ -19,9 +19,11 @@ import pandas as pd
 from ._exceptions import StoreError
 from ._store_points import PARTIALS, format_moment, is_dynamic, metric_identity, parse_dates, to_rows
 from .aggregate import aggregate, summarize, total
-from .calculated import CalculatedMetric, summary_of
+from .calculated import CalculatedMetric
 from .client import _plural as plural
+from .combine import summary_of
 from .dates import DateRange, check_interval, comparison_range, resolve_range
+from .library import read_metric
 from .metric import _STOP_SEVERITY, Fetched, MetricResult, TruncationWarning, _combined
 from .spec import MetricSpec
 
@@ -52,9 +54,7 @@ def find_series(store: Store, metric: Any, account: str | None) -> tuple[Any, li
 
 
 def _load(series: _Series) -> Any:
-    if series.kind == "calculated":
-        return CalculatedMetric.from_json(series.spec)
-    return MetricSpec.from_json(series.spec)
+    return read_metric(series.spec, f"the store's copy of {series.name!r}")
 
 
 def _one_account(store: Store, found: list[_Series], what: str, account: str | None) -> _Series:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from ._exceptions import SpecError
-from .aggregate import interval_series
+from .combine import interval_series
 
 Condition = Literal["above", "below", "change_above"]
 

@@ -20,12 +20,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import Any, Literal
 
-import pandas as pd
-
 from ._exceptions import DateRangeError, SpecError
-from .aggregate import Summary, summarize
 from .dates import INTERVALS, resolve_range
 from .spec import SCHEMA_VERSION, MetricFile, MetricSpec
 
@@ -93,7 +91,7 @@ class CalculatedMetric(MetricFile):
         if isinstance(self.scale, bool) or not isinstance(self.scale, (int, float)) or self.scale == 0:
             raise SpecError("calculated.scale", f"{self.scale!r}: a non-zero number (100 for a percentage)")
         try:
-            resolve_range(self.date_range, pd.Timestamp("2026-01-01", tz="UTC").to_pydatetime())
+            resolve_range(self.date_range, datetime(2026, 1, 1, tzinfo=timezone.utc))
         except DateRangeError as exc:
             raise SpecError("date_range", str(exc)) from None
 
@@ -133,9 +131,11 @@ class CalculatedMetric(MetricFile):
         for i, item in enumerate(calc["inputs"]):
             if isinstance(item, dict) and set(item) == {"library"}:
                 if resolve is None:
-                    from . import library
-
-                    resolve = library.get
+                    raise SpecError(
+                        f"calculated.inputs[{i}]",
+                        f"names the library metric {item['library']!r}: read this file with tb.load_metric, "
+                        "which looks library metrics up",
+                    )
                 inputs.append(resolve(item["library"]))
                 refs.append(item["library"])
             elif isinstance(item, dict):
@@ -168,53 +168,3 @@ class CalculatedMetric(MetricFile):
 
     def replace(self, **changes: Any) -> CalculatedMetric:
         return replace(self, **changes)
-
-
-# --- combining the inputs' results --------------------------------------------------------------
-
-
-def combine_data(metric: CalculatedMetric, frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Per interval and dimension: the ratio of the inputs' sums, or their difference or sum."""
-    keys = ["date", "dimension"]
-    wide = None
-    for i, frame in enumerate(frames):
-        part = frame.assign(dimension=frame["dimension"].astype(object)).set_index(keys)["value"].rename(i)
-        wide = part.to_frame() if wide is None else wide.join(part, how="outer")
-    assert wide is not None
-    additive = [m.aggregation in ADDITIVE for m in metric.inputs]
-    for i, is_additive in enumerate(additive):
-        if is_additive:  # a missing interval of a sum or count is a zero, not an unknown
-            wide[i] = wide[i].fillna(0.0)
-    if metric.op == "ratio":
-        denominator = wide[1].where(wide[1] != 0)
-        value = wide[0] / denominator
-    elif metric.op == "difference":
-        value = wide[0] - wide[1]
-    else:
-        value = wide.sum(axis=1, min_count=len(frames))
-    out = (value * metric.scale).rename("value").reset_index()
-    out["dimension"] = out["dimension"].astype("category")
-    return out[["date", "dimension", "value"]].sort_values(keys, kind="stable").reset_index(drop=True)
-
-
-def combine_totals(metric: CalculatedMetric, totals: list[float | None]) -> float | None:
-    """The metric over the whole range, from the inputs' totals (a ratio of sums)."""
-    if metric.op == "ratio":
-        numerator, denominator = totals
-        if denominator in (None, 0):
-            return None
-        return (numerator or 0.0) / denominator * metric.scale
-    values = [
-        t if t is not None else (0.0 if m.aggregation in ADDITIVE else None)
-        for m, t in zip(metric.inputs, totals, strict=True)
-    ]
-    if any(v is None for v in values):
-        return None
-    result = values[0] - values[1] if metric.op == "difference" else sum(values)  # type: ignore[operator]
-    return result * metric.scale
-
-
-def summary_of(metric: CalculatedMetric, current: list[float | None], previous: list[float | None] | None) -> Summary:
-    now = combine_totals(metric, current)
-    before = combine_totals(metric, previous) if previous is not None else None
-    return summarize(now, before, metric.favourable_trend)

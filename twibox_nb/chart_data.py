@@ -168,7 +168,7 @@ def _fold(result: MetricResult, fetched: Fetched, mapping: dict[str, str], rule:
         data = aggregate(rows, result.spec.aggregation, result.interval, None if dynamic else fetched.date_range)
         return data.assign(dimension=data["dimension"].astype(object))
     # calculated: fold each input by sum, then combine (a ratio of the folded sums)
-    from .calculated import combine_data
+    from .combine import combine_data
 
     spec: Any = result.spec
     parts = []
@@ -186,7 +186,7 @@ def _ranking(result: MetricResult, rule: str) -> pd.Series:
         rows = result.rows.assign(dimension=_dimension_labels(result.rows["dimension"]))
         values = {name: total(group, result.spec.aggregation) for name, group in rows.groupby("dimension")}
     elif rule == "calculated":
-        from .calculated import combine_totals
+        from .combine import combine_totals
 
         spec: Any = result.spec
         rows = result.rows.assign(dimension=_dimension_labels(result.rows["dimension"]))

@@ -43,7 +43,7 @@ def resolve_metric(text: str, *, stored: bool = False) -> Any:
     ``messages-sent``). With ``stored=True`` (``twibox history``) a name is returned as it is: the
     store looks it up among the stored metrics' names and identities, with its own suggestions."""
     from . import library
-    from .spec import load_metric
+    from .library import load_metric
 
     path = Path(text)
     if path.suffix.lower() == ".json" or path.exists():

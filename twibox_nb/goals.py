@@ -22,7 +22,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from ._exceptions import SpecError
-from .aggregate import interval_series, total
+from .aggregate import total
+from .combine import interval_series
 from .dates import DateRange, resolve_range
 
 GoalKind = Literal["reach", "stay_above", "stay_below"]

@@ -21,11 +21,12 @@ import pandas as pd
 
 from ._exceptions import FetchError, ResponseFormatError, TwilioAPIError
 from ._store_points import metric_identity
-from .aggregate import Summary, aggregate, clip, date_keys, moment_key, rows_frame, summarize, total
+from .aggregate import Summary, aggregate, clip, rows_frame, summarize, total
 from .cache import Cache, WindowKey, default_cache, is_closed
-from .calculated import CalculatedMetric, combine_data, summary_of
+from .calculated import CalculatedMetric
 from .catalog import find_endpoint
 from .client import FetchReport, PageFetcher, Progress, RetryPolicy, Slice, SliceFetcher
+from .combine import combine_data, summary_of
 from .connection import Connection
 from .dates import DateRange, check_interval, comparison_range, resolve_range
 from .expression import Selection, custom_expression, generate
@@ -33,6 +34,7 @@ from .records import find_records
 from .request import build_request
 from .slices import DEFAULT_CONCURRENCY, check_concurrency, keep_records, plan_slices
 from .spec import Count, Dynamic, MetricSpec
+from .twilio_dates import date_keys, moment_key
 
 
 class TruncationWarning(UserWarning):

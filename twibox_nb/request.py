@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import httpx
 
-from . import __version__
 from ._exceptions import UnsafeRequestError
+from ._version import __version__
 from .catalog import find_endpoint
 from .connection import Connection
 from .dates import DateRange, render_tokens

@@ -17,7 +17,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from ._exceptions import SpecError
-from .aggregate import interval_series, summarize
+from .aggregate import summarize
+from .combine import interval_series
 from .connection import Connection
 from .goals import Goal, goal_progress
 

@@ -43,11 +43,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .aggregate import MONTH_NAMES, date_keys, moment_key
 from .catalog import Endpoint, find_endpoint
 from .dates import DateRange, tokens_in
 from .records import find_records
 from .spec import Dynamic, MetricSpec
+from .twilio_dates import MONTH_NAMES, date_keys, moment_key
 
 __all__ = [
     "DEFAULT_CONCURRENCY",

@@ -330,31 +330,3 @@ def _choice(where: str, value: Any, flags: dict[str, type]) -> Any:
     if where == "dimension":
         allowed.append("null")
     raise SpecError(where, f"{json.dumps(value)} is not allowed: use " + " or ".join(allowed))
-
-
-def load_metric(path: str | os.PathLike) -> MetricSpec:
-    """Read a metric file written by :meth:`MetricSpec.save` (or by hand, or by another tool).
-
-    A file with a ``calculated`` key holds a :class:`~twibox_nb.calculated.CalculatedMetric`.
-    """
-    source = Path(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError("file", f"{source}: no such metric file") from None
-    except OSError as exc:
-        raise SpecError("file", f"{source}: cannot read it ({exc.strerror})") from None
-    try:
-        if '"calculated"' in text:
-            from .calculated import CalculatedMetric
-
-            data = json.loads(text)
-            if isinstance(data, dict) and "calculated" in data:
-                return CalculatedMetric.from_dict(data)  # type: ignore[return-value]
-        return MetricSpec.from_json(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(
-            "metric", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno} (in {source})"
-        ) from None
-    except SpecError as exc:
-        raise SpecError(exc.field, f"{exc.detail} (in {source})") from None

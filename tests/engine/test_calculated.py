@@ -11,8 +11,9 @@ import pytest
 from twibox_nb._exceptions import SpecError
 from twibox_nb.calculated import CalculatedMetric
 from twibox_nb.connection import connect
+from twibox_nb.library import load_metric
 from twibox_nb.metric import fetch_metric
-from twibox_nb.spec import Count, Field, MetricSpec, RequestSpec, load_metric
+from twibox_nb.spec import Count, Field, MetricSpec, RequestSpec
 
 from ..conftest import NOW
 

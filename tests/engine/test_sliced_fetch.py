@@ -282,7 +282,7 @@ def test_page_chain_workers_never_touch_the_warnings_module(sandbox, monkeypatch
 
 
 def test_dates_in_other_shapes_are_read_without_pandas():
-    from twibox_nb.aggregate import date_keys
+    from twibox_nb.twilio_dates import date_keys
 
     assert date_keys(["Fri, 27 Nov 2026 16:30:00 +0100", "2026-11-27T15:30:00.5Z", "2026-11-27", "27/11/2026", 5]) == [
         "2026-11-27T15:30:00",

@@ -26,8 +26,9 @@ from twibox_nb.builder import (
 )
 from twibox_nb.calculated import CalculatedMetric
 from twibox_nb.connection import connect
+from twibox_nb.library import load_metric
 from twibox_nb.preview import point_at
-from twibox_nb.spec import Count, Dynamic, Field, MetricSpec, RequestSpec, load_metric
+from twibox_nb.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
 
 from ..conftest import NOW, RecordingTransport
 

@@ -8,7 +8,8 @@ import os
 import pytest
 
 from twibox_nb._exceptions import SpecError
-from twibox_nb.spec import Count, Dynamic, Field, MetricSpec, RequestSpec, load_metric
+from twibox_nb.library import load_metric
+from twibox_nb.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
 
 CONTRACT = {
     "twibox_metric": 1,

@@ -11,7 +11,8 @@ import pytest
 
 from twibox_nb import library
 from twibox_nb.connection import connect
-from twibox_nb.spec import Count, Dynamic, Field, load_metric
+from twibox_nb.library import load_metric
+from twibox_nb.spec import Count, Dynamic, Field
 from twibox_nb.widgets.builder import MetricBuilder
 
 from ..conftest import NOW, RecordingTransport

@@ -22,6 +22,7 @@ from __future__ import annotations
 import builtins
 import difflib
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,9 +34,9 @@ import pandas as pd
 
 from .._exceptions import SpecError
 from ..calculated import CalculatedMetric
-from ..spec import SCHEMA_VERSION, MetricSpec
+from ..spec import MetricSpec
 
-__all__ = ["DATA_SOURCES", "get", "list", "load", "path", "search", "slug"]
+__all__ = ["DATA_SOURCES", "get", "list", "load", "load_metric", "path", "read_metric", "search", "slug"]
 
 FOLDER = Path(__file__).parent
 #: The data sources, in the order the listing shows them.
@@ -53,28 +54,54 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def load(file: str | Path, resolve: Callable[[str], MetricSpec] | None = None) -> MetricSpec | CalculatedMetric:
-    """Read one library file (any ``"twibox_metric": 1`` file): the one place every file goes through.
+def read_metric(
+    text: str, source: str = "metric", resolve: Callable[[str], MetricSpec] | None = None
+) -> MetricSpec | CalculatedMetric:
+    """The one reader of metric-file text: a :class:`MetricSpec`, or a :class:`CalculatedMetric` when
+    it has a ``calculated`` key, whose ``{"library": NAME}`` inputs ``resolve`` looks up (default:
+    :func:`get`). Every error is a :class:`SpecError` naming the field and ``source``.
 
-    A file with a ``calculated`` key holds a calculated metric (a metric computed from others);
-    its ``{"library": NAME}`` inputs are looked up with ``resolve`` (default: :func:`get`).
-
-    >>> load(path("Total spend")).request.params
-    (('PageSize', '1000'), ('StartDate', '{{start_date}}'), ('EndDate', '{{end_date}}'), ('Category', 'totalprice'))
+    >>> read_metric('{"twibox_metric": 1, "name": "Rate", "calculated": {"op": "ratio", "inputs": '
+    ...             '[{"library": "Messages delivered"}, {"library": "Messages sent"}]}}').inputs[1].name
+    'Messages sent'
     """
-    source = Path(file)
     try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SpecError("file", f"{source}: cannot read it as a metric file ({exc})") from None
-    if not isinstance(data, dict) or data.get("twibox_metric") != SCHEMA_VERSION:
-        raise SpecError("twibox_metric", f"{source} is not a metric file of version {SCHEMA_VERSION}")
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            "metric", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno} (in {source})"
+        ) from None
     try:
-        if "calculated" in data:
+        if isinstance(data, dict) and "calculated" in data:
             return CalculatedMetric.from_dict(data, resolve or get)
         return MetricSpec.from_dict(data)
     except SpecError as exc:
         raise SpecError(exc.field, f"{exc.detail} (in {source})") from None
+
+
+def load_metric(
+    path: str | os.PathLike, resolve: Callable[[str], MetricSpec] | None = None
+) -> MetricSpec | CalculatedMetric:
+    """Read a metric file written by :meth:`MetricSpec.save` (or by hand, or by another tool).
+
+    A file with a ``calculated`` key holds a :class:`~twibox_nb.calculated.CalculatedMetric`; its
+    ``{"library": NAME}`` inputs are looked up with ``resolve`` (default: :func:`get`). The library's
+    own files, ``tb.load_metric``, the store and every command go through this one reader.
+
+    >>> load_metric(path("Total spend")).request.params
+    (('PageSize', '1000'), ('StartDate', '{{start_date}}'), ('EndDate', '{{end_date}}'), ('Category', 'totalprice'))
+    """
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("file", f"{source}: no such metric file") from None
+    except OSError as exc:
+        raise SpecError("file", f"{source}: cannot read it ({exc.strerror})") from None
+    return read_metric(text, str(source), resolve)
+
+
+load = load_metric  # the library's own name for it: library.load(library.path(name))
 
 
 @dataclass(frozen=True)
