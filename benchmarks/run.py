@@ -50,9 +50,9 @@ import official_twilio
 from custom_expression import best_of
 
 from twibox_nb import Cache, Count, Field, MetricSpec, RequestSpec, Sandbox, connect, fetch_metric, library
-from twibox_nb.builder import BuilderState
-from twibox_nb.dates import resolve_range
-from twibox_nb.expression import Selection, generate
+from twibox_nb.builder.state import BuilderState
+from twibox_nb.evaluate.expression import Selection, generate
+from twibox_nb.model.dates import resolve_range
 
 
 @dataclass

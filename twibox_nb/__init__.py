@@ -17,7 +17,7 @@ read API:
 ['date', 'dimension', 'value']
 """
 
-from importlib import import_module
+import importlib
 
 from . import library
 from ._exceptions import (
@@ -33,21 +33,22 @@ from ._exceptions import (
     UnsafeRequestError,
 )
 from ._version import __version__
-from .aggregate import Summary
-from .alerts import Alert, backtest
-from .cache import Cache
-from .calculated import CalculatedMetric
-from .chart_export import enable_offline_rendering, save_chart
-from .connection import Connection, connect
-from .databoard import Databoard
-from .dates import DateRange, comparison_range, resolve_range
-from .goals import Goal, goal_progress
+from .aggregate.frames import Summary
+from .fetch.connection import Connection, connect
 from .library import load_metric
-from .metric import MetricResult, TruncationWarning, fetch_metric
+from .model.calculated import CalculatedMetric
+from .model.dates import DateRange, comparison_range, resolve_range
+from .model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
+from .pipeline.cache import Cache
+from .pipeline.metric import MetricResult, TruncationWarning, fetch_metric
+from .present import alerts as alerts  # tb.alerts.check(alert, result): the module, as before
+from .present.alerts import Alert, backtest
+from .present.chart_export import enable_offline_rendering, save_chart
+from .present.databoard import Databoard
+from .present.goals import Goal, goal_progress
+from .present.scorecard import Scorecard
 from .sandbox import DEMO_CREDENTIALS, Faults, Sandbox
-from .scorecard import Scorecard
-from .spec import Count, Dynamic, Field, MetricSpec, RequestSpec
-from .store import Store
+from .store.metric_store import Store
 
 # Widgets load ipywidgets, which the core never imports: they come on first use.
 _WIDGETS = {
@@ -59,7 +60,7 @@ _WIDGETS = {
 
 def __getattr__(name: str):
     if name in _WIDGETS:
-        return getattr(import_module(_WIDGETS[name]), name)
+        return getattr(importlib.import_module(_WIDGETS[name]), name)
     raise AttributeError(f"module 'twibox_nb' has no attribute {name!r}")
 
 

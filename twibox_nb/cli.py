@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from ._exceptions import CredentialsError, SpecError, TwiboxError
 from ._files import atomic_write_text
-from .client import _plural as plural
+from .fetch.report import _plural as plural
+from .fetch.slices import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from .sandbox import cli as sandbox_cli
-from .slices import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from .fetch.connection import Connection
 
 NOW_HELP = f"pin the clock (ISO 8601, UTC, e.g. {sandbox_cli.NOW_EXAMPLE}), for reproducible runs"
 CREDENTIALS_HELP = (
@@ -64,7 +64,8 @@ def connection(sandbox: str | None, now: datetime | None) -> Connection:
     pinned to ``--now`` as the library's ``Sandbox(now=now)`` is), ``--sandbox URL`` (a loopback
     sandbox server, which keeps its own clock), else the account in the TWILIO_* variables. Errors
     say what to set or pass on the command line."""
-    from .connection import MissingCredentialsError, connect, is_loopback_url
+    from .fetch.connection import MissingCredentialsError, connect
+    from .fetch.hosts import is_loopback_url
 
     if sandbox == "in-process":
         from .sandbox import Sandbox
@@ -85,7 +86,7 @@ def connection(sandbox: str | None, now: datetime | None) -> Connection:
 def run_fetch(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .metric import TruncationWarning, fetch_metric
+    from .pipeline.metric import TruncationWarning, fetch_metric
 
     try:
         now = sandbox_cli.parse_now(args.now)
@@ -125,8 +126,8 @@ def _output(result, csv: str | None) -> int:
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    from .metric import TruncationWarning
-    from .store import Store
+    from .pipeline.metric import TruncationWarning
+    from .store.metric_store import Store
 
     failed = truncated = 0
     try:
@@ -155,8 +156,8 @@ def run_sync(args: argparse.Namespace) -> int:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    from .metric import TruncationWarning
-    from .store import Store
+    from .pipeline.metric import TruncationWarning
+    from .store.metric_store import Store
 
     try:
         now = sandbox_cli.parse_now(args.now)
@@ -174,7 +175,7 @@ def run_cache(args: argparse.Namespace) -> int:
     """``twibox cache info`` lists the cached windows; ``twibox cache clear`` deletes them."""
     import os
 
-    from .cache import CACHE_ENV, Cache
+    from .pipeline.cache import CACHE_ENV, Cache
 
     if args.path is None and os.environ.get(CACHE_ENV, "").strip().lower() == "off":
         print(f"twibox cache: the cache is off (${CACHE_ENV}=off)", file=sys.stderr)

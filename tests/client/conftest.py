@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from twibox_nb.connection import Connection, connect
+from twibox_nb.fetch.connection import Connection, connect
 from twibox_nb.sandbox import Sandbox
 
 ACCOUNT = "AC" + "a1" * 16

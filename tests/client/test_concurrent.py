@@ -9,15 +9,10 @@ import httpx
 import pytest
 
 from twibox_nb._exceptions import TwilioAPIError, UnsafeRequestError
-from twibox_nb.client import (
-    MAX_CONCURRENCY,
-    RetryPolicy,
-    Slice,
-    SliceFetcher,
-    _AdaptiveLimit,
-    fetch_slices,
-)
-from twibox_nb.connection import connect
+from twibox_nb.fetch.connection import connect
+from twibox_nb.fetch.session import RetryPolicy
+from twibox_nb.fetch.slices import MAX_CONCURRENCY
+from twibox_nb.fetch.slicing import Slice, SliceFetcher, _AdaptiveLimit, fetch_slices
 from twibox_nb.sandbox import Faults, Sandbox
 
 from ..conftest import NOW, InFlight

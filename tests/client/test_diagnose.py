@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from twibox_nb.client import Diagnosis, RetryPolicy, diagnose
-from twibox_nb.connection import connect
+from twibox_nb.fetch.connection import connect
+from twibox_nb.fetch.diagnose import Diagnosis, diagnose
+from twibox_nb.fetch.session import RetryPolicy
 
 from .conftest import ACCOUNT, json_response, mock_connection, scripted, twilio_error
 

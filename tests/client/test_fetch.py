@@ -14,8 +14,11 @@ import httpx
 import pytest
 
 from twibox_nb._exceptions import TwilioAPIError, UnsafeRequestError
-from twibox_nb.client import FetchReport, PageFetcher, Progress, RetryPolicy, fetch_all
-from twibox_nb.connection import connect
+from twibox_nb.fetch.chain import PageFetcher
+from twibox_nb.fetch.connection import connect
+from twibox_nb.fetch.report import FetchReport, Progress
+from twibox_nb.fetch.session import RetryPolicy
+from twibox_nb.fetch.slicing import fetch_all
 
 from ..conftest import NOW
 from .conftest import ACCOUNT, ALERTS, KEY, MESSAGES, SECRET, json_response, mock_connection, scripted, twilio_error
@@ -332,7 +335,7 @@ def test_the_client_imports_no_ui():
         "import sys\n"
         "for name in ('ipywidgets', 'IPython', 'tqdm'):\n"
         "    sys.modules[name] = None\n"
-        "import twibox_nb.client, twibox_nb.pagination\n"
+        "import twibox_nb.fetch.chain, twibox_nb.fetch.pagination\n"
     )
     result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from twibox_nb.pagination import MetaNextPageUrl, NextPageUri, NextToken, NoPagination, detect
+from twibox_nb.fetch.pagination import MetaNextPageUrl, NextPageUri, NextToken, NoPagination, detect
 
 FIRST = httpx.URL("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json?DateSent%3E=2026-11-20&PageSize=2")
 REGIONAL = httpx.URL("https://api.dublin.ie1.twilio.com/2010-04-01/Accounts/AC1/Calls.json?PageSize=2")

@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from twibox_nb._exceptions import FetchError, ResponseFormatError, TwilioAPIError
-from twibox_nb.client import RetryPolicy, fetch_all
-from twibox_nb.connection import connect
+from twibox_nb.fetch.connection import connect
+from twibox_nb.fetch.session import RetryPolicy
+from twibox_nb.fetch.slicing import fetch_all
 from twibox_nb.sandbox import Faults, Sandbox
 
 from ..conftest import NOW
@@ -212,7 +213,7 @@ def test_no_retries_at_all(fake):
 
 
 def test_retries_are_logged_without_credentials(fake, caplog):
-    caplog.set_level(logging.INFO, logger="twibox_nb.client")
+    caplog.set_level(logging.INFO, logger="twibox_nb.fetch")
     conn, _ = mock_connection(scripted(twilio_error(503, 20503, "busy"), json_response(OK)))
     fetch_all(conn, httpx.Request("GET", MESSAGES), policy=POLICY, **fake.options())
     assert f"GET {MESSAGES}: HTTP 503; retry 1 of 4 in 1.00 s" in caplog.text
@@ -246,7 +247,7 @@ def test_pages_decode_the_same_with_either_json_decoder(fake, monkeypatch, decod
     """orjson (the fast extra) when installed, the json module otherwise: same bodies, same retries."""
     import json
 
-    from twibox_nb import client
+    from twibox_nb.fetch import session as client
 
     loads = pytest.importorskip("orjson").loads if decoder == "orjson" else json.loads
     monkeypatch.setattr(client, "_decode_json", loads)
@@ -259,7 +260,7 @@ def test_pages_decode_the_same_with_either_json_decoder(fake, monkeypatch, decod
 
 
 def test_the_fast_decoder_is_used_when_installed():
-    from twibox_nb import client
+    from twibox_nb.fetch import session as client
 
     try:
         import orjson

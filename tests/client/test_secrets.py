@@ -10,8 +10,10 @@ import httpx
 import pytest
 
 from twibox_nb._exceptions import TwiboxError
-from twibox_nb.client import PageFetcher, RetryPolicy, diagnose
-from twibox_nb.connection import connect
+from twibox_nb.fetch.chain import PageFetcher
+from twibox_nb.fetch.connection import connect
+from twibox_nb.fetch.diagnose import diagnose
+from twibox_nb.fetch.session import RetryPolicy
 
 from .conftest import KEY, MESSAGES, SECRET, json_response, mock_connection, scripted, twilio_error
 

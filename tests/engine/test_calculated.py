@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from twibox_nb._exceptions import SpecError
-from twibox_nb.calculated import CalculatedMetric
-from twibox_nb.connection import connect
+from twibox_nb.fetch.connection import connect
 from twibox_nb.library import load_metric
-from twibox_nb.metric import fetch_metric
-from twibox_nb.spec import Count, Field, MetricSpec, RequestSpec
+from twibox_nb.model.calculated import CalculatedMetric
+from twibox_nb.model.spec import Count, Field, MetricSpec, RequestSpec
+from twibox_nb.pipeline.metric import fetch_metric
 
 from ..conftest import NOW
 

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from twibox_nb.connection import connect
-from twibox_nb.databoard import Databoard, vega_bundle
-from twibox_nb.goals import Goal
+from twibox_nb.fetch.connection import connect
+from twibox_nb.present.databoard import Databoard, vega_bundle
+from twibox_nb.present.goals import Goal
 
 from ..conftest import NOW
 

@@ -13,9 +13,9 @@ import httpx
 import pandas as pd
 import pytest
 
-from twibox_nb.connection import connect
-from twibox_nb.metric import TruncationWarning, fetch_metric
-from twibox_nb.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
+from twibox_nb.fetch.connection import connect
+from twibox_nb.model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
+from twibox_nb.pipeline.metric import TruncationWarning, fetch_metric
 
 from ..conftest import NOW
 

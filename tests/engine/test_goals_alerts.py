@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from twibox_nb._exceptions import SpecError
-from twibox_nb.alerts import Alert, backtest, check
-from twibox_nb.connection import connect
-from twibox_nb.goals import Goal, goal_progress
-from twibox_nb.metric import fetch_metric
-from twibox_nb.spec import Count, Field, MetricSpec, RequestSpec
+from twibox_nb.fetch.connection import connect
+from twibox_nb.model.spec import Count, Field, MetricSpec, RequestSpec
+from twibox_nb.pipeline.metric import fetch_metric
+from twibox_nb.present.alerts import Alert, backtest, check
+from twibox_nb.present.goals import Goal, goal_progress
 
 from ..conftest import NOW
 

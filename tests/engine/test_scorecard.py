@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 
 from twibox_nb._exceptions import SpecError
-from twibox_nb.connection import connect
-from twibox_nb.goals import Goal
-from twibox_nb.metric import fetch_metric
-from twibox_nb.scorecard import COLOURS, Scorecard, format_number, sparkline_svg
-from twibox_nb.spec import Count, Field, MetricSpec, RequestSpec
+from twibox_nb.fetch.connection import connect
+from twibox_nb.model.spec import Count, Field, MetricSpec, RequestSpec
+from twibox_nb.pipeline.metric import fetch_metric
+from twibox_nb.present.goals import Goal
+from twibox_nb.present.scorecard import COLOURS, Scorecard, format_number, sparkline_svg
 
 from ..conftest import NOW
 

@@ -14,13 +14,13 @@ import pandas as pd
 import pytest
 
 from twibox_nb._exceptions import ExpressionError
-from twibox_nb.client import RetryPolicy
-from twibox_nb.connection import connect
-from twibox_nb.dates import DateRange, resolve_range
-from twibox_nb.metric import TruncationWarning, fetch_metric
+from twibox_nb.fetch.connection import connect
+from twibox_nb.fetch.session import RetryPolicy
+from twibox_nb.fetch.slices import keep_records, plan_slices
+from twibox_nb.model.dates import DateRange, resolve_range
+from twibox_nb.model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
+from twibox_nb.pipeline.metric import TruncationWarning, fetch_metric
 from twibox_nb.sandbox import Faults, Sandbox
-from twibox_nb.slices import keep_records, plan_slices
-from twibox_nb.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
 
 from ..conftest import NOW, InFlight
 from .test_fetch_metric import ACCOUNT, as_dict, messages_by_status, truth_frame
@@ -282,7 +282,7 @@ def test_page_chain_workers_never_touch_the_warnings_module(sandbox, monkeypatch
 
 
 def test_dates_in_other_shapes_are_read_without_pandas():
-    from twibox_nb.twilio_dates import date_keys
+    from twibox_nb.model.twilio_dates import date_keys
 
     assert date_keys(["Fri, 27 Nov 2026 16:30:00 +0100", "2026-11-27T15:30:00.5Z", "2026-11-27", "27/11/2026", 5]) == [
         "2026-11-27T15:30:00",

@@ -20,13 +20,13 @@ import pytest
 import twibox_nb
 from twibox_nb import library
 from twibox_nb._exceptions import SpecError
-from twibox_nb.calculated import CalculatedMetric
-from twibox_nb.catalog import find_endpoint
-from twibox_nb.dates import tokens_in
-from twibox_nb.expression import custom_expression
+from twibox_nb.evaluate.expression import custom_expression
+from twibox_nb.model.calculated import CalculatedMetric
+from twibox_nb.model.catalog import find_endpoint
+from twibox_nb.model.dates import tokens_in
+from twibox_nb.model.spec import Dynamic, Field, MetricSpec
 from twibox_nb.sandbox.generator import PRICE_SCALE
 from twibox_nb.sandbox.usage import CATEGORIES, balance
-from twibox_nb.spec import Dynamic, Field, MetricSpec
 
 from ..conftest import NOW
 

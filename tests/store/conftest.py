@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 import twibox_nb as tb
-from twibox_nb._store_db import open_database, resolve
-from twibox_nb.store import Store
+from twibox_nb.store.backends import open_database
+from twibox_nb.store.db import resolve
+from twibox_nb.store.metric_store import Store
 
 from .postgres import PostgresServer
 

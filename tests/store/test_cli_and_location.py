@@ -10,8 +10,8 @@ import pytest
 
 from twibox_nb import cli, library
 from twibox_nb._exceptions import StoreError
-from twibox_nb._store_db import default_path, resolve
-from twibox_nb.store import Store
+from twibox_nb.store.db import default_path, resolve
+from twibox_nb.store.metric_store import Store
 
 from ..conftest import NOW, REPO
 

@@ -22,8 +22,9 @@ import pytest
 import twibox_nb as tb
 from twibox_nb import library
 from twibox_nb._exceptions import StoreError
-from twibox_nb._store_db import MIGRATIONS, migrate, open_database, resolve, schema_version
-from twibox_nb.store import SCHEMA_VERSION, Store
+from twibox_nb.store.backends import open_database
+from twibox_nb.store.db import MIGRATIONS, migrate, resolve, schema_version
+from twibox_nb.store.metric_store import SCHEMA_VERSION, Store
 
 from ..conftest import NOW, REPO
 from .conftest import dump, integrity
@@ -196,7 +197,7 @@ def test_a_writer_kept_waiting_past_the_busy_timeout_gets_a_store_error(tmp_path
     """SQLite only (PostgreSQL waits for the lock): a clear error, and nothing written."""
     import sqlite3
 
-    import twibox_nb._store_db as store_db
+    import twibox_nb.store.db as store_db
 
     path = tmp_path / "store.sqlite3"
     Store(path).close()

@@ -11,7 +11,8 @@ import pytest
 import twibox_nb as tb
 from twibox_nb import library
 from twibox_nb._exceptions import StoreError
-from twibox_nb.store import Store, StoreReport
+from twibox_nb.store.metric_store import Store
+from twibox_nb.store.reports import StoreReport
 
 from ..conftest import NOW
 from .conftest import new_store_url

@@ -10,7 +10,8 @@ import pytest
 
 import twibox_nb as tb
 from twibox_nb import library
-from twibox_nb.store import Store, metric_identity
+from twibox_nb.model.identity import metric_identity
+from twibox_nb.store.metric_store import Store
 
 from ..conftest import NOW
 from .conftest import dump

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import twibox_nb as tb
-from twibox_nb.store import Store
+from twibox_nb.store.metric_store import Store
 
 
 def main(argv: list[str] | None = None) -> int:

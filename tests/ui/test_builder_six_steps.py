@@ -25,8 +25,8 @@ import pytest
 from playwright.sync_api import expect
 
 from twibox_nb.library import load_metric
+from twibox_nb.model.spec import Count, Field
 from twibox_nb.sandbox import Sandbox
-from twibox_nb.spec import Count, Field
 
 from .conftest import run_all_cells, serve, stop
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from twibox_nb.connection import connect
-from twibox_nb.databoard import Databoard
+from twibox_nb.fetch.connection import connect
+from twibox_nb.present.databoard import Databoard
 
 from ..conftest import NOW
 

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from twibox_nb.aggregate import aggregate, clip, parse_dates, rows_frame, summarize, total
-from twibox_nb.dates import resolve_range
+from twibox_nb.aggregate.frames import aggregate, clip, parse_dates, rows_frame, summarize, total
+from twibox_nb.model.dates import resolve_range
 
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)
 ROWS = [

@@ -1,4 +1,4 @@
-"""The builder's draft (twibox_nb.builder) without any widget: request, tokens, first page, value, dimension."""
+"""The builder's draft (twibox_nb.builder.state) without any widget: request, tokens, first page, value, dimension."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 
 from twibox_nb import library
 from twibox_nb._exceptions import DateRangeError, ExpressionError, SpecError, TwilioAPIError
-from twibox_nb.builder import (
+from twibox_nb.builder.preview import point_at
+from twibox_nb.builder.state import (
     METHODS,
     POST_DISABLED_REASON,
     STEPS,
@@ -24,11 +25,10 @@ from twibox_nb.builder import (
     mask_identifier,
     search_endpoints,
 )
-from twibox_nb.calculated import CalculatedMetric
-from twibox_nb.connection import connect
+from twibox_nb.fetch.connection import connect
 from twibox_nb.library import load_metric
-from twibox_nb.preview import point_at
-from twibox_nb.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
+from twibox_nb.model.calculated import CalculatedMetric
+from twibox_nb.model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
 
 from ..conftest import NOW, RecordingTransport
 
@@ -621,7 +621,7 @@ def test_copy_as_code_for_a_real_account_takes_credentials_from_the_environment(
 def run_code(code: str, conn, monkeypatch) -> dict:
     """Execute copy-as-code lines with ``tb.connect`` answering with ``conn`` and the clock at NOW."""
     import twibox_nb
-    from twibox_nb.metric import fetch_metric as real
+    from twibox_nb.pipeline.metric import fetch_metric as real
 
     monkeypatch.setattr(twibox_nb, "connect", lambda *a, **k: conn)
     monkeypatch.setattr(twibox_nb, "fetch_metric", lambda *a, **k: real(*a, now=NOW, **k))

@@ -14,12 +14,19 @@ import pandas as pd
 import pytest
 
 import twibox_nb as tb
-from twibox_nb.aggregate import aggregate, clip, rows_frame, summarize, total
-from twibox_nb.calculated import CalculatedMetric
-from twibox_nb.charts import FAVOURABLE, NEUTRAL, UNFAVOURABLE, enable_offline_rendering, metric_chart, save_chart
-from twibox_nb.client import FetchReport
-from twibox_nb.dates import comparison_range, resolve_range
-from twibox_nb.metric import Fetched, MetricResult
+from twibox_nb.aggregate.frames import aggregate, clip, rows_frame, summarize, total
+from twibox_nb.fetch.report import FetchReport
+from twibox_nb.model.calculated import CalculatedMetric
+from twibox_nb.model.dates import comparison_range, resolve_range
+from twibox_nb.pipeline.metric import Fetched, MetricResult
+from twibox_nb.present.charts import (
+    FAVOURABLE,
+    NEUTRAL,
+    UNFAVOURABLE,
+    enable_offline_rendering,
+    metric_chart,
+    save_chart,
+)
 
 from ..conftest import NOW
 
@@ -622,7 +629,7 @@ def test_the_chart_javascript_is_small_hand_written_and_fetches_nothing():
 def test_goal_objects_on_charts():
     """A stay-above level is drawn as a rule; any goal's progress is written under the title."""
     from twibox_nb import library
-    from twibox_nb.goals import Goal, goal_progress
+    from twibox_nb.present.goals import Goal, goal_progress
 
     conn = tb.connect(sandbox=tb.Sandbox(seed=7, now=NOW))
     result = tb.fetch_metric(library.get("Messages sent"), conn, "this_month", now=NOW)

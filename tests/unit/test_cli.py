@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 
 from twibox_nb import Cache, cli, library
-from twibox_nb.connection import connect
-from twibox_nb.metric import fetch_metric
+from twibox_nb.fetch.connection import connect
+from twibox_nb.pipeline.metric import fetch_metric
 from twibox_nb.sandbox import Sandbox
 from twibox_nb.sandbox import cli as sandbox_cli
-from twibox_nb.store import Store
+from twibox_nb.store.metric_store import Store
 
 from ..conftest import NOW, REPO
 

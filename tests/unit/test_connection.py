@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from twibox_nb._exceptions import CredentialsError, UnsafeRequestError
-from twibox_nb.connection import Secret, connect, is_twilio_url
+from twibox_nb.fetch.connection import Secret, connect
+from twibox_nb.fetch.hosts import is_twilio_url
 from twibox_nb.sandbox import DEMO_CREDENTIALS
 
 AC = "AC" + "a1" * 16

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twibox_nb._exceptions import DateRangeError
-from twibox_nb.dates import comparison_range, render_tokens, resolve_range, token_value
+from twibox_nb.model.dates import comparison_range, render_tokens, resolve_range, token_value
 from twibox_nb.sandbox.filters import bounds_for, parse_date_value
 
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)  # a Friday
@@ -128,7 +128,7 @@ def admitted(rule, text):
     kind=st.sampled_from(["date", "datetime"]),
 )
 def test_rendered_tokens_cover_the_range(start, length, rule, kind):
-    from twibox_nb.dates import DateRange
+    from twibox_nb.model.dates import DateRange
 
     r = DateRange(start, start + length, "custom")
     lo = admitted("on_or_after", token_value(f"start_{kind}", r))

@@ -10,9 +10,10 @@ import warnings
 
 import pytest
 
-from twibox_nb import _guard, engines
 from twibox_nb._exceptions import ExpressionError
-from twibox_nb.expression import custom_expression
+from twibox_nb.evaluate import engines
+from twibox_nb.evaluate import guard as _guard
+from twibox_nb.evaluate.expression import custom_expression
 
 pytest.importorskip("jlens", reason="the fast engine is in the test extra: pip install -e '.[test]'")
 
@@ -82,7 +83,7 @@ def _cases():
 
 
 @pytest.mark.parametrize(("resource", "text"), _cases())
-@pytest.mark.filterwarnings("ignore::twibox_nb.engines.SlowEngineWarning")
+@pytest.mark.filterwarnings("ignore::twibox_nb.evaluate.engines.SlowEngineWarning")
 def test_both_engines_give_the_same_rows(pages, resource, text, monkeypatch, fresh):
     import json
 
@@ -210,7 +211,7 @@ def test_an_internal_failure_of_the_fast_engine_falls_back_once_with_a_note(monk
     text = 'messages.{"value": price ? $number(price) : null, "dimension": status}'
     body = {"messages": [{"price": "-0.0079", "status": "sent"}, {"price": None, "status": "failed"}]}
     expression = custom_expression(text)
-    with caplog.at_level(logging.WARNING, logger="twibox_nb.engines"):
+    with caplog.at_level(logging.WARNING, logger="twibox_nb.evaluate.engines"):
         assert expression.evaluate(body) == [
             {"date": None, "value": -0.0079, "dimension": "sent"},
             {"date": None, "value": None, "dimension": "failed"},
@@ -231,7 +232,7 @@ def test_a_panic_while_compiling_falls_back_to_jsonata_python(monkeypatch, fresh
 
     monkeypatch.setattr(jlens, "Expression", explode)
     monkeypatch.setenv(engines.ENGINE_ENV, FAST)
-    with caplog.at_level(logging.WARNING, logger="twibox_nb.engines"):
+    with caplog.at_level(logging.WARNING, logger="twibox_nb.evaluate.engines"):
         expression = custom_expression("$count(messages)")
     assert expression.engine == PYTHON and "Panic" in caplog.text
     assert expression.evaluate({"messages": [1, 2, 3]})[0]["value"] == 3
@@ -243,7 +244,7 @@ def test_a_worker_without_the_fast_engine_falls_back(monkeypatch, fresh, caplog)
     expression = custom_expression("$count($distinct(messages))")  # $distinct: evaluated in the worker
     _guard._WORKER.evaluate("1", b"null", 30)  # a running worker
     monkeypatch.setattr(_guard._WORKER, "fast", False)
-    with caplog.at_level(logging.WARNING, logger="twibox_nb.engines"):
+    with caplog.at_level(logging.WARNING, logger="twibox_nb.evaluate.engines"):
         assert expression.evaluate({"messages": [1]})[0]["value"] == 1
     assert "could not import the fast engine" in caplog.text
 
@@ -367,7 +368,7 @@ def test_only_expressions_that_cannot_run_away_are_evaluated_in_this_process(tex
     assert engines.runs_in_process(text) is here
 
 
-@pytest.mark.filterwarnings("ignore::twibox_nb.engines.SlowEngineWarning")
+@pytest.mark.filterwarnings("ignore::twibox_nb.evaluate.engines.SlowEngineWarning")
 def test_an_in_process_expression_never_reaches_the_worker(monkeypatch, fresh, sandbox):
     """The usual projection runs in this process (no round trip), with the same rows as jsonata-python."""
     import httpx

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from twibox_nb._exceptions import ExpressionError
-from twibox_nb.expression import (
+from twibox_nb.evaluate.expression import (
     NUMERIC_STRING,
     Constant,
     Context,
@@ -28,7 +28,7 @@ from twibox_nb.expression import (
     render,
     rows_from_result,
 )
-from twibox_nb.records import find_records
+from twibox_nb.model.records import find_records
 
 from ..conftest import spec_example
 
@@ -440,7 +440,7 @@ def each_engine(request, monkeypatch):
     """Runs a custom-expression test on the fast engine (jlens, the test extra installs it) and on jsonata-python."""
     import warnings
 
-    from twibox_nb.engines import ENGINE_ENV, SlowEngineWarning
+    from twibox_nb.evaluate.engines import ENGINE_ENV, SlowEngineWarning
 
     if request.param == "fast":
         pytest.importorskip("jlens", reason="the fast engine is in the test extra")
@@ -495,7 +495,7 @@ def test_runaway_expression_is_stopped_and_the_next_one_works(runaway):
 
 @pytest.mark.usefixtures("each_engine")
 def test_a_worker_that_died_is_replaced():
-    from twibox_nb import _guard
+    from twibox_nb.evaluate import guard as _guard
 
     expression = custom_expression("$count(messages)")
     assert expression.evaluate(MESSAGES)[0]["value"] == 2
@@ -591,7 +591,7 @@ def test_custom_expression_checks_its_arguments():
 
 def _rows_from_result_reference(result):
     """rows_from_result without its fast lane: every row checked and cleaned field by field."""
-    from twibox_nb.expression import _clean_row
+    from twibox_nb.evaluate.expression import _clean_row
 
     result = [result] if isinstance(result, dict) else result
     rows = []

@@ -6,11 +6,11 @@ from datetime import datetime, timezone
 
 import httpx
 
-from twibox_nb.catalog import ENDPOINTS, find_endpoint
-from twibox_nb.connection import connect
-from twibox_nb.dates import resolve_range
-from twibox_nb.request import build_request
-from twibox_nb.spec import RequestSpec
+from twibox_nb.fetch.connection import connect
+from twibox_nb.fetch.request import build_request
+from twibox_nb.model.catalog import ENDPOINTS, find_endpoint
+from twibox_nb.model.dates import resolve_range
+from twibox_nb.model.spec import RequestSpec
 
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)
 AC = "AC" + "a1" * 16

@@ -9,7 +9,7 @@ import pytest
 
 from twibox_nb._exceptions import SpecError
 from twibox_nb.library import load_metric
-from twibox_nb.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
+from twibox_nb.model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
 
 CONTRACT = {
     "twibox_metric": 1,

@@ -10,8 +10,8 @@ import anywidget
 import ipywidgets as widgets
 import pytest
 
-from twibox_nb.connection import connect
-from twibox_nb.spec import Count, Field
+from twibox_nb.fetch.connection import connect
+from twibox_nb.model.spec import Count, Field
 from twibox_nb.widgets import _jsontree
 from twibox_nb.widgets.builder import MetricBuilder
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from twibox_nb import library
-from twibox_nb.connection import connect
+from twibox_nb.fetch.connection import connect
 from twibox_nb.library import load_metric
-from twibox_nb.spec import Count, Dynamic, Field
+from twibox_nb.model.spec import Count, Dynamic, Field
 from twibox_nb.widgets.builder import MetricBuilder
 
 from ..conftest import NOW, RecordingTransport
@@ -50,7 +50,7 @@ def to_date_step(b: MetricBuilder, endpoint: str, value, dimension, page_size: s
 def run_code(code: str, conn, monkeypatch) -> dict:
     """Execute copy-as-code lines with ``tb.connect`` answering with ``conn`` and the clock at NOW."""
     import twibox_nb
-    from twibox_nb.metric import fetch_metric
+    from twibox_nb.pipeline.metric import fetch_metric
 
     monkeypatch.setattr(twibox_nb, "connect", lambda *a, **k: conn)
     monkeypatch.setattr(twibox_nb, "fetch_metric", lambda *a, **k: fetch_metric(*a, now=NOW, **k))

@@ -8,9 +8,9 @@ import ipywidgets as widgets
 import pytest
 
 from twibox_nb import library
-from twibox_nb.builder import POST_DISABLED_REASON
-from twibox_nb.connection import connect
-from twibox_nb.spec import Count, Field
+from twibox_nb.builder.state import POST_DISABLED_REASON
+from twibox_nb.fetch.connection import connect
+from twibox_nb.model.spec import Count, Field
 from twibox_nb.widgets.builder import MetricBuilder
 
 from ..conftest import NOW, RecordingTransport

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from twibox_nb.connection import connect
-from twibox_nb.scorecard import Scorecard
-from twibox_nb.spec import Field, MetricSpec, RequestSpec
+from twibox_nb.fetch.connection import connect
+from twibox_nb.model.spec import Field, MetricSpec, RequestSpec
+from twibox_nb.present.scorecard import Scorecard
 
 from ..conftest import NOW
 

@@ -33,8 +33,8 @@ from typing import Any
 import pandas as pd
 
 from .._exceptions import SpecError
-from ..calculated import CalculatedMetric
-from ..spec import MetricSpec
+from ..model.calculated import CalculatedMetric
+from ..model.spec import MetricSpec
 
 __all__ = ["DATA_SOURCES", "get", "list", "load", "load_metric", "path", "read_metric", "search", "slug"]
 
@@ -84,7 +84,7 @@ def load_metric(
 ) -> MetricSpec | CalculatedMetric:
     """Read a metric file written by :meth:`MetricSpec.save` (or by hand, or by another tool).
 
-    A file with a ``calculated`` key holds a :class:`~twibox_nb.calculated.CalculatedMetric`; its
+    A file with a ``calculated`` key holds a :class:`~twibox_nb.model.calculated.CalculatedMetric`; its
     ``{"library": NAME}`` inputs are looked up with ``resolve`` (default: :func:`get`). The library's
     own files, ``tb.load_metric``, the store and every command go through this one reader.
 

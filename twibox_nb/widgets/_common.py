@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import ipywidgets as widgets
 
 from .._exceptions import TwiboxError
-from ..builder import describe_error
+from ..builder.state import describe_error
 
 W = TypeVar("W", bound=widgets.DOMWidget)
 F = TypeVar("F", bound=Callable[..., Any])

@@ -12,8 +12,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..builder import BuilderState, Choice, ChoiceError
-from ..spec import Count, Field
+from ..builder.state import BuilderState, Choice, ChoiceError
+from ..model.spec import Count, Field
 from ._common import MUTED, NOTE_STYLE, classed, esc
 
 Guard = Callable[[Callable[..., Any]], Callable[..., Any]]

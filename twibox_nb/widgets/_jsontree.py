@@ -23,7 +23,7 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from ..records import find_records
+from ..model.records import find_records
 
 STYLE = """<style>
 .twibox-json-tree{font:12px/1.5 ui-monospace,SFMono-Regular,Menlo,monospace;max-height:420px;overflow:auto;

@@ -1,6 +1,6 @@
 """Steps 4–6, "Select date", "Preview & customize" and "Describe metric", as thin panels.
 
-Every decision is the state's (:class:`~twibox_nb.builder.BuilderState`): these panels show its
+Every decision is the state's (:class:`~twibox_nb.builder.state.BuilderState`): these panels show its
 choices, pass edits on, and show what it refuses or what fails (an expression's error with a
 caret under its position) next to the control that caused it.
 """
@@ -13,11 +13,11 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._exceptions import ExpressionError, TwiboxError
-from ..builder import DESCRIBED, BuilderState, ChoiceError, DateChoice
-from ..dates import INTERVALS
-from ..preview import point_at
-from ..spec import AGGREGATIONS, Dynamic, Field
-from ..token_menu import PREVIEW_RANGES
+from ..builder.preview import point_at
+from ..builder.state import DESCRIBED, BuilderState, ChoiceError, DateChoice
+from ..builder.token_menu import PREVIEW_RANGES
+from ..model.dates import INTERVALS
+from ..model.spec import AGGREGATIONS, Dynamic, Field
 from ._codeeditor import code_editor_widget
 from ._common import NOTE_STYLE, OK_STYLE, ErrorArea, classed, esc
 from ._field_steps import WARN_STYLE, Guard, _ChoiceStep
@@ -206,7 +206,7 @@ def _chart_svg(result: Any) -> str:
     """The preview's chart as inline SVG; a chart that cannot be drawn says why (the data is still there)."""
     if result.data.empty:
         return f"<div style='{NOTE_STYLE}'>No rows in the range: nothing to chart.</div>"
-    from ..chart_export import to_svg
+    from ..present.chart_export import to_svg
 
     try:
         svg = to_svg(result.chart(**CHART_SIZE))

@@ -1,4 +1,4 @@
-"""Step 1, "Prepare API request": a thin view of :class:`~twibox_nb.builder.BuilderState`'s request.
+"""Step 1, "Prepare API request": a thin view of :class:`~twibox_nb.builder.state.BuilderState`'s request.
 
 Every control writes straight into the state and every label is read back from it; nothing here
 decides anything (which tokens a filter wants, what a token resolves to, whether the request is
@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._exceptions import TwiboxError
-from ..builder import POST_DISABLED_REASON, BuilderState, base_urls, search_endpoints
+from ..builder.state import POST_DISABLED_REASON, BuilderState, base_urls, search_endpoints
 from ._common import MUTED, NOTE_STYLE, classed, esc, link
 
 Guard = Callable[[Callable[..., Any]], Callable[..., Any]]

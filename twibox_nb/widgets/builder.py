@@ -1,13 +1,13 @@
 """``MetricBuilder``: the reference product's custom-metric wizard as an ipywidgets view.
 
-The widget is a thin shell around :class:`~twibox_nb.builder.BuilderState`: a step indicator,
+The widget is a thin shell around :class:`~twibox_nb.builder.state.BuilderState`: a step indicator,
 one panel per step (``PANELS``), the first page's response as a clickable tree (in steps 2–4 a
 click on a field picks it, as the list would: :mod:`._jsontree`), an error area
 where every callback's exception is shown, a progress line, and Back / Continue (which keep every
-choice). ``builder.spec`` is the :class:`~twibox_nb.spec.MetricSpec` so far.
+choice). ``builder.spec`` is the :class:`~twibox_nb.model.spec.MetricSpec` so far.
 
 >>> from datetime import datetime, timezone
->>> from twibox_nb.connection import connect
+>>> from twibox_nb.fetch.connection import connect
 >>> from twibox_nb.sandbox import Sandbox
 >>> now = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)  # one clock for the sandbox and the builder
 >>> b = MetricBuilder(connect(sandbox=Sandbox(now=now)), now=now)
@@ -31,12 +31,12 @@ import httpx
 import ipywidgets as widgets
 
 from .._exceptions import ExpressionError, TwiboxError
-from ..builder import STEPS, BuilderState
-from ..client import Progress
-from ..connection import Connection
-from ..expression import DEFAULT_TIMEOUT
-from ..metric import MetricResult
-from ..spec import MetricSpec
+from ..builder.state import STEPS, BuilderState
+from ..evaluate.expression import DEFAULT_TIMEOUT
+from ..fetch.connection import Connection
+from ..fetch.report import Progress
+from ..model.spec import MetricSpec
+from ..pipeline.metric import MetricResult
 from ._common import MUTED, NOTE_STYLE, ErrorArea, busy, classed, esc, guard
 from ._field_steps import WARN_STYLE, DimensionStep, ValueStep, _ChoiceStep
 from ._jsontree import json_tree_html, json_tree_widget
@@ -170,7 +170,7 @@ class MetricBuilder(widgets.VBox):
 
     @property
     def result(self) -> MetricResult | None:
-        """The preview as a :class:`~twibox_nb.metric.MetricResult` (None before step 5's fetch)."""
+        """The preview as a :class:`~twibox_nb.pipeline.metric.MetricResult` (None before step 5's fetch)."""
         return self.state.result
 
     @property

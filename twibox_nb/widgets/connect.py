@@ -6,7 +6,7 @@ embedded sandbox. "Activate" builds the connection with :func:`twibox_nb.connect
 
 The secret never stays in widget state: the password field is emptied as soon as Activate has
 read it (success or not), so neither the frontend's model nor a notebook saved with widget state
-holds it; it lives on only inside the :class:`~twibox_nb.connection.Connection` (a ``Secret``
+holds it; it lives on only inside the :class:`~twibox_nb.fetch.connection.Connection` (a ``Secret``
 that never shows itself). Values taken from ``TWILIO_*`` environment variables are never copied
 into a widget: the fields stay empty and their placeholders say, masked, what will be used.
 
@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 import httpx
 import ipywidgets as widgets
 
-from ..builder import mask_identifier
-from ..client import Diagnosis
-from ..connection import Connection, Secret, connect
+from ..builder.state import mask_identifier
+from ..fetch.connection import Connection, Secret, connect
+from ..fetch.diagnose import Diagnosis
 from ._common import ERROR_STYLE, MUTED, NOTE_STYLE, OK_STYLE, ErrorArea, busy, classed, esc, guard, link
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def _placeholder(env: Mapping[str, str], name: str, shown: str, fallback: str) -
 
 
 class ConnectWidget(widgets.VBox):
-    """Credentials (or the sandbox) → a tested :class:`~twibox_nb.connection.Connection`.
+    """Credentials (or the sandbox) → a tested :class:`~twibox_nb.fetch.connection.Connection`.
 
     ``sandbox=True`` starts with the sandbox switch on; a :class:`~twibox_nb.sandbox.Sandbox`
     instance is what the switch then uses (tests pass one with a frozen clock). ``env`` replaces

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ..chart_export import to_svg
+from ..present.chart_export import to_svg
 
 
 class DataboardWidget(widgets.VBox):
-    """Shows a :class:`~twibox_nb.databoard.Databoard` (``board.widget()``)."""
+    """Shows a :class:`~twibox_nb.present.databoard.Databoard` (``board.widget()``)."""
 
     def __init__(self, board) -> None:
         self.board = board

@@ -6,7 +6,7 @@ import ipywidgets as widgets
 
 
 class ScorecardWidget(widgets.VBox):
-    """Shows a :class:`~twibox_nb.scorecard.Scorecard` (``scorecard.widget()``)."""
+    """Shows a :class:`~twibox_nb.present.scorecard.Scorecard` (``scorecard.widget()``)."""
 
     def __init__(self, scorecard) -> None:
         self.scorecard = scorecard

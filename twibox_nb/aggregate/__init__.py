@@ -1,0 +1,1 @@
+"""From rows to numbers: typed frames, intervals, totals, comparisons, combined metrics."""

@@ -1,0 +1,1 @@
+"""The MetricBuilder's state without any UI: each step's choices and wording."""

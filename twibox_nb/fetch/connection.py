@@ -1,0 +1,332 @@
+"""Connections: credentials from arguments or the environment, hosts, and where secrets may go.
+
+A :class:`Connection` holds what is needed to talk to one Twilio account (or to the sandbox). Its
+secret lives in a :class:`Secret`, which never shows itself in a repr, a str, an exception or a
+pickle; the only place it is read is :class:`TwilioAuth`, which attaches it to requests bound for
+``https://*.twilio.com`` (or to the sandbox, for a sandbox connection) and refuses anything else.
+
+Building a connection sends nothing: ``conn.test()`` is the first request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import httpx
+
+from .._exceptions import CredentialsError, UnsafeRequestError
+from .hosts import TWILIO_HOST, is_loopback_url, is_twilio_url
+
+if TYPE_CHECKING:
+    from ..sandbox import Sandbox
+
+ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+API_KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
+AUTH_TOKEN = re.compile(r"^[0-9a-fA-F]{32}$")
+HOST_LABEL = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+SANDBOX_LABEL = "SANDBOX (demo data, not a real Twilio account)"
+
+
+class Secret:
+    """A credential that never shows itself.
+
+    >>> s = Secret("hunter2")
+    >>> s, str(s), f"{s}"
+    (Secret('***'), '***', '***')
+    >>> s.reveal()
+    'hunter2'
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __format__(self, spec: str) -> str:
+        return "***"
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self):
+        raise TypeError("a Secret cannot be pickled or saved")
+
+
+class TwilioAuth(httpx.Auth):
+    """HTTP Basic auth that only ever goes to Twilio hosts.
+
+    A request for any other host is refused before it is sent, so a hostile or mistaken next-page
+    link can never receive the credentials.
+    """
+
+    def __init__(self, username: str, secret: Secret) -> None:
+        self._basic = httpx.BasicAuth(username, secret.reveal())
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if not is_twilio_url(request.url):
+            raise UnsafeRequestError(
+                f"refusing to send Twilio credentials to {request.url.scheme}://{request.url.host}: "
+                "only https://*.twilio.com hosts receive them"
+            )
+        yield from self._basic.auth_flow(request)
+
+    def __repr__(self) -> str:
+        return "TwilioAuth(***)"
+
+
+class LoopbackTransport(httpx.BaseTransport):
+    """Sends ``https://<product>.twilio.com/...`` requests to a loopback sandbox server instead.
+
+    The Twilio host travels in the ``Host`` header, so the server answers as that product and its
+    absolute links keep pointing at Twilio host names (which come back through here).
+    """
+
+    def __init__(self, base_url: str, inner: httpx.BaseTransport | None = None) -> None:
+        if not is_loopback_url(base_url):
+            raise CredentialsError(
+                f"sandbox={base_url!r}: the sandbox server must be on loopback (127.0.0.1, localhost or [::1])"
+            )
+        self.base = httpx.URL(base_url)
+        self.inner = inner or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        # A copy: the caller's request keeps its Twilio URL (it may be sent again on a retry).
+        headers = httpx.Headers(request.headers)
+        headers["Host"] = request.url.netloc.decode("ascii")
+        target = request.url.copy_with(scheme=self.base.scheme, host=self.base.host, port=self.base.port)
+        copy = httpx.Request(
+            request.method, target, headers=headers, stream=request.stream, extensions=request.extensions
+        )
+        return self.inner.handle_request(copy)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass(frozen=True, repr=False)
+class Connection:
+    """Everything needed to read one Twilio account. Build it with :func:`connect`.
+
+    >>> conn = connect(sandbox=True)
+    >>> conn.is_sandbox, conn.base_url("monitor")
+    (True, 'https://monitor.twilio.com')
+    >>> "***" in repr(conn) and conn.secret.reveal() not in repr(conn)
+    True
+    """
+
+    account_sid: str
+    username: str  # the API key SID (SK…) or, with an auth token, the Account SID
+    secret: Secret = field(compare=False)
+    region: str | None = None
+    edge: str | None = None
+    sandbox: str | None = None  # None: real Twilio; "in-process" or the loopback server's URL
+    transport: httpx.BaseTransport | None = field(default=None, compare=False)
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.sandbox is not None
+
+    @property
+    def label(self) -> str:
+        """How to show where the data comes from (sandbox data is always marked)."""
+        if self.sandbox == "in-process":
+            return f"{SANDBOX_LABEL}, in-process"
+        if self.sandbox:
+            return f"{SANDBOX_LABEL}, {self.sandbox}"
+        where = f" ({'.'.join(p for p in (self.edge, self.region) if p)})" if self.region or self.edge else ""
+        return f"Twilio account {self.account_sid}{where}"
+
+    def host(self, product: str) -> str:
+        """``{product}.{edge}.{region}.twilio.com`` (only the parts that are set)."""
+        return ".".join(p for p in (product, self.edge, self.region) if p) + ".twilio.com"
+
+    def base_url(self, product: str) -> str:
+        return f"https://{self.host(product)}"
+
+    def route(self, base_url: str) -> str:
+        """A spec's base URL (``https://api.twilio.com``) moved to this connection's region/edge."""
+        parsed = urlsplit(base_url)
+        host = (parsed.hostname or "").lower()
+        if parsed.scheme != "https" or not TWILIO_HOST.match(host):
+            raise UnsafeRequestError(f"base URL {base_url!r} is not a Twilio host (https://<product>.twilio.com)")
+        return self.base_url(host.split(".", 1)[0])
+
+    def auth(self) -> TwilioAuth:
+        return TwilioAuth(self.username, self.secret)
+
+    def test(self):
+        """Check the credentials with one request and explain the answer in plain words."""
+        from .diagnose import diagnose
+
+        return diagnose(self)
+
+    def __repr__(self) -> str:
+        kind = "api_key" if self.username.startswith("SK") else "auth_token for"
+        parts = [f"account_sid={self.account_sid!r}", f"{kind}={self.username!r}", "secret='***'"]
+        if self.region:
+            parts.append(f"region={self.region!r}")
+        if self.edge:
+            parts.append(f"edge={self.edge!r}")
+        if self.sandbox:
+            parts.insert(0, SANDBOX_LABEL)
+        return f"Connection({', '.join(parts)})"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        raise TypeError("a Connection holds a secret and cannot be pickled or saved; save the metric spec instead")
+
+
+def _pick(value: str | None, env: Mapping[str, str], name: str) -> str | None:
+    if value is not None:
+        return value.strip()
+    found = env.get(name)
+    return found.strip() if found else None
+
+
+def _named(given: object, parameter: str, variable: str) -> str:
+    """How an error names a value: the argument it was passed as, else the environment variable."""
+    return parameter if given is not None else variable
+
+
+def _check_label(kind: str, value: str | None, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    value = value.lower()
+    if not HOST_LABEL.match(value):
+        raise CredentialsError(f"{name} {value!r} is not a Twilio {kind} name (e.g. 'ie1', 'dublin')")
+    return value
+
+
+class MissingCredentialsError(CredentialsError):
+    """Some credential was given nowhere (none was malformed).
+
+    ``unset`` says what is missing in the environment's words (``"TWILIO_ACCOUNT_SID is not
+    set"``), for a caller whose only source is the environment, such as the ``twibox`` command.
+    """
+
+    def __init__(self, message: str, unset: str) -> None:
+        super().__init__(message)
+        self.unset = unset
+
+
+def connect(
+    account_sid: str | None = None,
+    api_key: str | None = None,
+    api_secret: str | None = None,
+    *,
+    auth_token: str | None = None,
+    region: str | None = None,
+    edge: str | None = None,
+    sandbox: bool | str | Sandbox = False,
+    transport: httpx.BaseTransport | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Connection:
+    """Connect to a Twilio account, or to the embedded sandbox.
+
+    Credentials come from the arguments, else from ``TWILIO_ACCOUNT_SID``, ``TWILIO_API_KEY`` and
+    ``TWILIO_API_SECRET`` (``TWILIO_AUTH_TOKEN`` is the fallback when there is no API key);
+    ``TWILIO_REGION`` and ``TWILIO_EDGE`` pick regional hosts. They are checked here, before any
+    request. ``sandbox=True`` answers from the embedded sandbox in-process, ``sandbox="http://
+    127.0.0.1:8765"`` from a loopback sandbox server (a :class:`~twibox_nb.sandbox.Sandbox` instance
+    works too); both use the sandbox's demo credentials. ``transport`` replaces the network (any
+    httpx transport). Nothing is sent until ``conn.test()`` or a fetch.
+
+    >>> connect(sandbox=True).label
+    'SANDBOX (demo data, not a real Twilio account), in-process'
+    >>> connect("AC123", "SK" + "0" * 32, "s", env={})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    twibox_nb._exceptions.CredentialsError: account_sid 'AC123' is not an Account SID: expected AC followed by ...
+
+    A bad value from the environment is named by its variable (``TWILIO_ACCOUNT_SID 'AC123' is not
+    an Account SID …``); a missing one raises :class:`MissingCredentialsError`. Secrets (the API
+    secret, the auth token) are never shown.
+    """
+    env = os.environ if env is None else env
+    if sandbox is not False and sandbox is not None:
+        return _sandbox_connection(sandbox, transport)
+
+    sid = _pick(account_sid, env, "TWILIO_ACCOUNT_SID")
+    if not sid:
+        raise MissingCredentialsError(
+            "no Account SID: pass account_sid=... or set TWILIO_ACCOUNT_SID "
+            "(or use connect(sandbox=True) for demo data)",
+            unset="TWILIO_ACCOUNT_SID is not set",
+        )
+    if not ACCOUNT_SID.match(sid):
+        raise CredentialsError(
+            f"{_named(account_sid, 'account_sid', 'TWILIO_ACCOUNT_SID')} {sid!r} is not an Account SID: "
+            "expected AC followed by 32 hex digits"
+        )
+    key = _pick(api_key, env, "TWILIO_API_KEY")
+    if key:
+        if not API_KEY_SID.match(key):
+            hint = " (that is an Account SID; the API key SID starts with SK)" if key.startswith("AC") else ""
+            raise CredentialsError(
+                f"{_named(api_key, 'api_key', 'TWILIO_API_KEY')} {key!r} is not an API key SID: "
+                f"expected SK followed by 32 hex digits{hint}"
+            )
+        secret = api_secret if api_secret is not None else env.get("TWILIO_API_SECRET")
+        if not secret:
+            raise MissingCredentialsError(
+                f"API key {key} has no secret: pass api_secret=... or set TWILIO_API_SECRET",
+                unset="TWILIO_API_KEY is set but TWILIO_API_SECRET is not",
+            )
+        username, password = key, secret.strip()
+    else:
+        token = auth_token if auth_token is not None else env.get("TWILIO_AUTH_TOKEN")
+        if not token:
+            raise MissingCredentialsError(
+                "no credentials: pass api_key= and api_secret= (or set TWILIO_API_KEY and TWILIO_API_SECRET), "
+                "or an auth token (auth_token= or TWILIO_AUTH_TOKEN)",
+                unset="neither TWILIO_API_KEY nor TWILIO_AUTH_TOKEN is set",
+            )
+        token = token.strip()
+        if not AUTH_TOKEN.match(token):
+            name = "the auth token" if auth_token is not None else "TWILIO_AUTH_TOKEN"
+            raise CredentialsError(f"{name} is malformed: expected 32 hex digits (it is not shown here)")
+        username, password = sid, token
+    region = _check_label("region", _pick(region, env, "TWILIO_REGION"), _named(region, "region", "TWILIO_REGION"))
+    edge = _check_label("edge", _pick(edge, env, "TWILIO_EDGE"), _named(edge, "edge", "TWILIO_EDGE"))
+    if edge and not region:
+        region = "us1"  # Twilio's own rule: an edge without a region means the US1 region
+    return Connection(sid, username, Secret(password), region, edge, None, transport)
+
+
+def _sandbox_connection(sandbox: bool | str | Sandbox, transport: httpx.BaseTransport | None) -> Connection:
+    from ..sandbox import DEMO_CREDENTIALS, Sandbox
+
+    c = DEMO_CREDENTIALS
+    if isinstance(sandbox, Sandbox):
+        where, chosen = "in-process", transport or sandbox.transport()
+    elif sandbox is True:
+        where, chosen = "in-process", transport or Sandbox().transport()
+    elif isinstance(sandbox, str):
+        where, chosen = sandbox.rstrip("/"), LoopbackTransport(sandbox, transport)
+    else:
+        raise CredentialsError(
+            f"sandbox={sandbox!r}: use True, a loopback URL such as 'http://127.0.0.1:8765', or a Sandbox"
+        )
+    return Connection(c.account_sid, c.api_key, Secret(c.api_secret), None, None, where, chosen)

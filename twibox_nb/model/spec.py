@@ -1,0 +1,332 @@
+"""``MetricSpec``: everything the builder collects, as a plain immutable value and a JSON file.
+
+The file format (``"twibox_metric": 1``) is a contract other tools read and write::
+
+    {
+      "twibox_metric": 1,
+      "name": "Messages by status",
+      "description": "…",
+      "request": {"method": "GET", "base_url": "https://api.twilio.com",
+                  "path": "/2010-04-01/Accounts/{AccountSid}/Messages.json",
+                  "params": {"PageSize": "1000", "DateSent>": "{{start_date}}"}, "headers": {},
+                  "pagination": "next_page", "max_pages": 100},
+      "value": {"count": true},            # or {"field": "price"}
+      "dimension": {"field": "status"},    # or null
+      "date": {"field": "date_sent"},      # or {"dynamic": true}
+      "expression": null,                  # or the customised JSONata text (then authoritative)
+      "aggregation": "sum", "favourable_trend": "up",
+      "date_range": "last_30_days", "interval": "day"
+    }
+
+Keys other tools add are kept and written back unchanged. A spec never holds a credential:
+headers and parameters that carry one are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from .._exceptions import DateRangeError, SpecError
+from .._files import atomic_write_text
+from .dates import INTERVALS, resolve_range, tokens_in
+
+SCHEMA_VERSION = 1
+Aggregation = Literal["latest", "sum", "min", "max", "average", "count"]
+AGGREGATIONS: tuple[str, ...] = ("latest", "sum", "min", "max", "average", "count")
+Trend = Literal["up", "down"]
+Pagination = Literal["none", "next_page"]
+
+# Names and values that would put a credential into a saved file.
+_SECRET_NAME = re.compile(r"(?i)(authori[sz]ation|auth|token|secret|password|passwd|api[-_]?key|cookie|credential)")
+_ALLOWED_NAMES = frozenset({"PageToken"})  # Twilio's paging parameter is not a credential
+_SECRET_VALUE = re.compile(r"(?i)^\s*(basic|bearer|digest)\s+\S+|^[0-9a-f]{32}$")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
+_TWILIO_BASE = re.compile(r"^https://[a-z0-9-]+(\.[a-z0-9-]+)*\.twilio\.com$")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field path relative to one record, dotted for nested objects: ``"price"``, ``"capabilities.sms"``."""
+
+    path: str
+
+    def __post_init__(self) -> None:
+        if (
+            not isinstance(self.path, str)
+            or not self.path.strip()
+            or self.path.startswith(".")
+            or self.path.endswith(".")
+        ):
+            raise SpecError("field", f"a field path is a non-empty name such as 'price' or 'a.b', got {self.path!r}")
+
+
+@dataclass(frozen=True)
+class Count:
+    """The value of each record is 1: the metric counts records."""
+
+
+@dataclass(frozen=True)
+class Dynamic:
+    """No date field: each fetch is stamped with the time of fetching."""
+
+
+def _pairs(where: str, value: Any) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    items = value.items() if isinstance(value, dict) else value
+    out = []
+    try:
+        for key, item in items:
+            if not isinstance(key, str) or not key:
+                raise SpecError(where, f"names must be non-empty strings, got {key!r}")
+            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+                raise SpecError(f"{where}.{key}", f"values must be strings (or numbers), got {item!r}")
+            out.append((key, item if isinstance(item, str) else str(item)))
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, SpecError):
+            raise
+        raise SpecError(where, "expected a mapping of names to string values") from None
+    return tuple(out)
+
+
+def _refuse_credentials(where: str, pairs: tuple[tuple[str, str], ...]) -> None:
+    for name, value in pairs:
+        if name not in _ALLOWED_NAMES and _SECRET_NAME.search(name):
+            raise SpecError(
+                f"{where}.{name}",
+                "carries a credential; a metric spec never holds one (it is saved to disk and shared). "
+                "Credentials come from the connection: twibox_nb.connect() or TWILIO_* environment variables",
+            )
+        if _SECRET_VALUE.search(value):
+            raise SpecError(
+                f"{where}.{name}",
+                "looks like a credential (an auth token or an Authorization value); a metric spec never holds one",
+            )
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """The request half of a metric: always a GET against a Twilio product host."""
+
+    path: str
+    base_url: str = "https://api.twilio.com"
+    method: str = "GET"
+    params: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    pagination: Pagination = "next_page"
+    max_pages: int = 100
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalise in place once, before anyone sees it
+        set_(self, "params", _pairs("request.params", self.params))
+        set_(self, "headers", _pairs("request.headers", self.headers))
+        if not isinstance(self.method, str) or self.method.upper() != "GET":
+            raise SpecError(
+                "request.method",
+                f"{self.method!r} is not allowed: only GET. twibox_nb only reads; other methods change the "
+                "account (send messages, delete resources)",
+            )
+        set_(self, "method", "GET")
+        if not isinstance(self.base_url, str) or not _TWILIO_BASE.match(self.base_url.rstrip("/")):
+            raise SpecError(
+                "request.base_url", f"{self.base_url!r} is not a Twilio product host such as https://api.twilio.com"
+            )
+        set_(self, "base_url", self.base_url.rstrip("/"))
+        if not isinstance(self.path, str) or not self.path.startswith("/") or "?" in self.path:
+            raise SpecError("request.path", f"{self.path!r}: a path starts with '/' and holds no query (use params)")
+        unknown = set(_PLACEHOLDER.findall(self.path)) - {"AccountSid"}
+        if unknown:
+            raise SpecError(
+                "request.path", f"unknown placeholder {{{sorted(unknown)[0]}}}: only {{AccountSid}} is filled in"
+            )
+        if self.pagination not in ("none", "next_page"):
+            raise SpecError("request.pagination", f"{self.pagination!r}: use 'none' or 'next_page'")
+        if (
+            isinstance(self.max_pages, bool)
+            or not isinstance(self.max_pages, int)
+            or not 1 <= self.max_pages <= 100_000
+        ):
+            raise SpecError("request.max_pages", f"{self.max_pages!r}: a whole number of pages, at least 1")
+        _refuse_credentials("request.headers", self.headers)
+        _refuse_credentials("request.params", self.params)
+        for name, value in self.params:
+            for token in tokens_in(value):
+                if token not in ("start_date", "end_date", "start_datetime", "end_datetime"):
+                    raise SpecError(
+                        f"request.params.{name}",
+                        f"unknown date token {{{{{token}}}}}: use {{{{start_date}}}}, {{{{end_date}}}}, "
+                        "{{start_datetime}} or {{end_datetime}}",
+                    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "base_url": self.base_url,
+            "path": self.path,
+            "params": dict(self.params),
+            "headers": dict(self.headers),
+            "pagination": self.pagination,
+            "max_pages": self.max_pages,
+        }
+
+
+_KNOWN_KEYS = (
+    "twibox_metric", "name", "description", "request", "value", "dimension", "date", "expression",
+    "aggregation", "favourable_trend", "date_range", "interval",
+)  # fmt: skip
+
+
+class MetricFile:
+    """What every kind of metric file shares: JSON text and an atomic save (needs ``to_dict``)."""
+
+    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - each kind defines its own
+        raise NotImplementedError
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the metric as JSON, atomically: the file is either the old one or the new one."""
+        return atomic_write_text(path, self.to_json() + "\n")
+
+
+@dataclass(frozen=True)
+class MetricSpec(MetricFile):
+    """A metric: the request, what to read from each record, and how to aggregate it.
+
+    >>> spec = MetricSpec(
+    ...     name="Messages by status",
+    ...     request=RequestSpec("/2010-04-01/Accounts/{AccountSid}/Messages.json",
+    ...                         params={"PageSize": "1000", "DateSent>": "{{start_date}}"}),
+    ...     value=Count(), dimension=Field("status"), date=Field("date_sent"))
+    >>> MetricSpec.from_json(spec.to_json()) == spec
+    True
+    >>> spec.to_dict()["value"], spec.to_dict()["date"]
+    ({'count': True}, {'field': 'date_sent'})
+    """
+
+    name: str
+    request: RequestSpec
+    value: Field | Count = field(default_factory=Count)
+    dimension: Field | None = None
+    date: Field | Dynamic = field(default_factory=Dynamic)
+    expression: str | None = None
+    description: str = ""
+    aggregation: Aggregation = "sum"
+    favourable_trend: Trend = "up"
+    date_range: str = "last_30_days"
+    interval: str = "day"
+    extra: tuple[tuple[str, Any], ...] = ()  # keys other tools wrote, kept as they were
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise SpecError("name", "a metric needs a name")
+        if not isinstance(self.description, str):
+            raise SpecError("description", "must be text")
+        if not isinstance(self.request, RequestSpec):
+            raise SpecError("request", "must be a RequestSpec")
+        if not isinstance(self.value, (Field, Count)):
+            raise SpecError("value", "use Field('path') or Count()")
+        if self.dimension is not None and not isinstance(self.dimension, Field):
+            raise SpecError("dimension", "use Field('path') or None")
+        if not isinstance(self.date, (Field, Dynamic)):
+            raise SpecError("date", "use Field('path') or Dynamic()")
+        if self.expression is not None and (not isinstance(self.expression, str) or not self.expression.strip()):
+            raise SpecError("expression", "null (use the generated expression) or the JSONata text")
+        if self.aggregation not in AGGREGATIONS:
+            raise SpecError("aggregation", f"{self.aggregation!r}: use one of {', '.join(AGGREGATIONS)}")
+        if self.favourable_trend not in ("up", "down"):
+            raise SpecError("favourable_trend", f"{self.favourable_trend!r}: use 'up' or 'down'")
+        if self.interval not in INTERVALS:
+            raise SpecError("interval", f"{self.interval!r}: use one of {', '.join(INTERVALS)}")
+        try:
+            resolve_range(self.date_range, datetime(2026, 1, 1, tzinfo=timezone.utc))
+        except DateRangeError as exc:
+            raise SpecError("date_range", str(exc)) from None
+
+    # --- JSON ---------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "twibox_metric": SCHEMA_VERSION,
+            "name": self.name,
+            "description": self.description,
+            "request": self.request.to_dict(),
+            "value": {"count": True} if isinstance(self.value, Count) else {"field": self.value.path},
+            "dimension": None if self.dimension is None else {"field": self.dimension.path},
+            "date": {"dynamic": True} if isinstance(self.date, Dynamic) else {"field": self.date.path},
+            "expression": self.expression,
+            "aggregation": self.aggregation,
+            "favourable_trend": self.favourable_trend,
+            "date_range": self.date_range,
+            "interval": self.interval,
+        }
+        out.update(dict(self.extra))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> MetricSpec:
+        if not isinstance(data, dict):
+            raise SpecError("metric", "a metric file holds one JSON object")
+        version = data.get("twibox_metric")
+        if version != SCHEMA_VERSION:
+            raise SpecError(
+                "twibox_metric",
+                f"{version!r}: this twibox_nb reads metric files of version {SCHEMA_VERSION}"
+                + (" (a newer twibox_nb wrote this one: upgrade)" if isinstance(version, int) and version > 1 else ""),
+            )
+        request = data.get("request")
+        if not isinstance(request, dict):
+            raise SpecError("request", "missing, or not an object with method, base_url, path …")
+        unknown = set(request) - {f.name for f in fields(RequestSpec)}
+        if unknown:
+            raise SpecError(f"request.{sorted(unknown)[0]}", "unknown request key")
+        if "path" not in request:
+            raise SpecError("request.path", "missing")
+        return cls(
+            name=data.get("name", ""),
+            description=data.get("description") or "",
+            request=RequestSpec(**request),
+            value=_choice("value", data.get("value", {"count": True}), {"count": Count}),
+            dimension=None if data.get("dimension") is None else _choice("dimension", data["dimension"], {}),
+            date=_choice("date", data.get("date", {"dynamic": True}), {"dynamic": Dynamic}),
+            expression=data.get("expression"),
+            aggregation=data.get("aggregation", "sum"),
+            favourable_trend=data.get("favourable_trend", "up"),
+            date_range=data.get("date_range", "last_30_days"),
+            interval=data.get("interval", "day"),
+            extra=tuple((k, v) for k, v in data.items() if k not in _KNOWN_KEYS),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> MetricSpec:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError("metric", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        return cls.from_dict(data)
+
+    def replace(self, **changes: Any) -> MetricSpec:
+        """A copy with some fields changed (specs are immutable)."""
+        return replace(self, **changes)
+
+
+def _choice(where: str, value: Any, flags: dict[str, type]) -> Any:
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, item),) = value.items()
+        if key == "field" and isinstance(item, str):
+            try:
+                return Field(item)
+            except SpecError as exc:
+                raise SpecError(where, exc.detail) from None
+        if key in flags and item is True:
+            return flags[key]()
+    allowed = ['{"field": PATH}', *(f'{{"{k}": true}}' for k in flags)]
+    if where == "dimension":
+        allowed.append("null")
+    raise SpecError(where, f"{json.dumps(value)} is not allowed: use " + " or ".join(allowed))

@@ -1,0 +1,1 @@
+"""fetch_metric: windows, cache, fetch, evaluate, one MetricResult."""

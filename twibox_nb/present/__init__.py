@@ -1,0 +1,1 @@
+"""Charts, scorecards, databoards, goals, alerts and offline HTML (no widgets here)."""

@@ -1,0 +1,1 @@
+"""The metric store: history on SQLite or PostgreSQL."""
