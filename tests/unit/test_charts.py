@@ -495,7 +495,7 @@ def saved_state(widget) -> tuple[str, list[bytes]]:
 
 
 def test_a_displayed_chart_is_a_small_widget_with_a_png_and_alt_text(widget_rendering, last_30):
-    from twibox_nb.chart_export import vega_bundle
+    from twibox_nb.present.chart_export import vega_bundle
 
     assert widget_rendering == "twibox_widget"
     chart = last_30.chart(width=560, height=260)
@@ -539,7 +539,7 @@ def test_n_displayed_charts_store_the_bundle_zero_times(widget_rendering, conn):
 
 
 def test_the_kernel_sends_the_bundle_as_a_message_once_per_page(monkeypatch):
-    from twibox_nb.chart_export import vega_bundle
+    from twibox_nb.present.chart_export import vega_bundle
     from twibox_nb.widgets import _chart
 
     monkeypatch.setattr(_chart.VegaChart, "_sent", {})
@@ -586,7 +586,7 @@ def test_a_chart_whose_picture_cannot_be_drawn_still_displays(widget_rendering):
     ],
 )
 def test_alt_text_says_what_the_chart_shows(spec, expected):
-    from twibox_nb.chart_export import chart_alt_text
+    from twibox_nb.present.chart_export import chart_alt_text
 
     assert chart_alt_text(spec) == expected
 
@@ -595,7 +595,7 @@ def test_smaller_png_keeps_every_pixel(this_month):
     import struct
     import zlib
 
-    from twibox_nb.chart_export import smaller_png, to_png
+    from twibox_nb.present.chart_export import smaller_png, to_png
 
     def pixels(png: bytes) -> bytes:
         chunks, position = [], 8

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from twibox_nb.chart_export import vega_bundle
+from twibox_nb.present.chart_export import vega_bundle
 
 from ..conftest import REPO
 

@@ -308,7 +308,7 @@ WIDGET_RENDERER = "twibox_widget"
 
 def _widget_renderer(spec: dict[str, Any], **metadata: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Altair renderer: a :class:`~twibox_nb.widgets._chart.VegaChart` and its pictures."""
-    from .widgets._chart import VegaChart  # the core never imports ipywidgets at import time
+    from ..widgets._chart import VegaChart  # the core never imports ipywidgets at import time
 
     svg, png, alt = _pictures(spec)
     options = {**_LIVE_OPTIONS, **(metadata.get("embed_options") or {})}

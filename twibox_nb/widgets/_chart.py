@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import anywidget
 import traitlets
 
-from ..chart_export import vega_bundle
+from ..present.chart_export import vega_bundle
 
 ESM = Path(__file__).with_name("_chart.js")
 RESEND_AFTER = 30.0  # seconds during which a page's repeated asks (queued behind a busy cell) are ignored
