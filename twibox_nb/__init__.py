@@ -28,7 +28,9 @@ from ._exceptions import (
     ResponseFormatError,
     SpecError,
     StoreError,
+    TruncationWarning,
     TwiboxError,
+    TwiboxWarning,
     TwilioAPIError,
     UnsafeRequestError,
 )
@@ -40,7 +42,8 @@ from .model.calculated import CalculatedMetric
 from .model.dates import DateRange, comparison_range, resolve_range
 from .model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
 from .pipeline.cache import Cache
-from .pipeline.metric import MetricResult, TruncationWarning, fetch_metric
+from .pipeline.metric import fetch_metric
+from .pipeline.result import MetricResult
 from .present import alerts as alerts  # tb.alerts.check(alert, result): the module, as before
 from .present.alerts import Alert, backtest
 from .present.chart_export import enable_offline_rendering, save_chart
@@ -96,6 +99,7 @@ __all__ = [
     "Summary",
     "TruncationWarning",
     "TwiboxError",
+    "TwiboxWarning",
     "TwilioAPIError",
     "UnsafeRequestError",
     "__version__",

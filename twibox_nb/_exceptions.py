@@ -19,6 +19,17 @@ class SpecError(TwiboxError, ValueError):
         super().__init__(f"{field}: {message}")
 
 
+class ChoiceError(TwiboxError, ValueError):
+    """A choice the metric builder does not accept, with the reason in plain words; ``step`` says
+    where (the builder step's key: ``request``, ``value``, ``dimension``, ``date``, ``preview`` or
+    ``describe``)."""
+
+    def __init__(self, step: str, message: str) -> None:
+        self.step = step
+        self.detail = message
+        super().__init__(f"{step}: {message}")
+
+
 class CredentialsError(TwiboxError, ValueError):
     """Credentials are missing or malformed (checked before any request is sent)."""
 
@@ -89,3 +100,11 @@ class ExpressionError(TwiboxError):
 class StoreError(TwiboxError):
     """The metric store cannot do what was asked: a bad store URL, an unknown stored metric, a store
     written by a newer twibox_nb, or a database error (the message says which store)."""
+
+
+class TwiboxWarning(UserWarning):
+    """Base class of every warning twibox_nb gives: filter them all with ``warnings.filterwarnings``."""
+
+
+class TruncationWarning(TwiboxWarning):
+    """A fetch stopped before the end of the data (page cap, link cycle or error): records are missing."""

@@ -86,7 +86,8 @@ def connection(sandbox: str | None, now: datetime | None) -> Connection:
 def run_fetch(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .pipeline.metric import TruncationWarning, fetch_metric
+    from ._exceptions import TruncationWarning
+    from .pipeline.metric import fetch_metric
 
     try:
         now = sandbox_cli.parse_now(args.now)
@@ -126,7 +127,7 @@ def _output(result, csv: str | None) -> int:
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    from .pipeline.metric import TruncationWarning
+    from ._exceptions import TruncationWarning
     from .store.metric_store import Store
 
     failed = truncated = 0
@@ -156,7 +157,7 @@ def run_sync(args: argparse.Namespace) -> int:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    from .pipeline.metric import TruncationWarning
+    from ._exceptions import TruncationWarning
     from .store.metric_store import Store
 
     try:

@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 
 from twibox_nb import Cache
+from twibox_nb._exceptions import TruncationWarning
 from twibox_nb.cli import main
 from twibox_nb.fetch.connection import connect
 from twibox_nb.model.identity import metric_identity
 from twibox_nb.model.spec import RequestSpec
-from twibox_nb.pipeline.metric import TruncationWarning, fetch_metric
+from twibox_nb.pipeline.metric import fetch_metric
 from twibox_nb.sandbox import Sandbox
 
 from ..conftest import NOW

@@ -13,9 +13,10 @@ import httpx
 import pandas as pd
 import pytest
 
+from twibox_nb._exceptions import TruncationWarning
 from twibox_nb.fetch.connection import connect
 from twibox_nb.model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
-from twibox_nb.pipeline.metric import TruncationWarning, fetch_metric
+from twibox_nb.pipeline.metric import fetch_metric
 
 from ..conftest import NOW
 

@@ -13,13 +13,13 @@ import httpx
 import pandas as pd
 import pytest
 
-from twibox_nb._exceptions import ExpressionError
+from twibox_nb._exceptions import ExpressionError, TruncationWarning
 from twibox_nb.fetch.connection import connect
 from twibox_nb.fetch.session import RetryPolicy
 from twibox_nb.fetch.slices import keep_records, plan_slices
 from twibox_nb.model.dates import DateRange, resolve_range
 from twibox_nb.model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
-from twibox_nb.pipeline.metric import TruncationWarning, fetch_metric
+from twibox_nb.pipeline.metric import fetch_metric
 from twibox_nb.sandbox import Faults, Sandbox
 
 from ..conftest import NOW, InFlight

@@ -18,7 +18,7 @@ from twibox_nb.aggregate.frames import aggregate, clip, rows_frame, summarize, t
 from twibox_nb.fetch.report import FetchReport
 from twibox_nb.model.calculated import CalculatedMetric
 from twibox_nb.model.dates import comparison_range, resolve_range
-from twibox_nb.pipeline.metric import Fetched, MetricResult
+from twibox_nb.pipeline.result import Fetched, MetricResult
 from twibox_nb.present.charts import (
     FAVOURABLE,
     NEUTRAL,

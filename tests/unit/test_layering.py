@@ -31,7 +31,7 @@ RANKS = {
 }  # fmt: skip
 # The display conveniences: (module, function) -> the module it may import although it ranks higher.
 DISPLAY = {
-    ("twibox_nb.pipeline.metric", "chart"): "twibox_nb.present.charts",
+    ("twibox_nb.pipeline.result", "chart"): "twibox_nb.present.charts",
     ("twibox_nb.present.scorecard", "widget"): "twibox_nb.widgets.scorecard",
     ("twibox_nb.present.databoard", "widget"): "twibox_nb.widgets.databoard",
     ("twibox_nb.present.chart_export", "_widget_renderer"): "twibox_nb.widgets._chart",

@@ -4,7 +4,7 @@ Steps 4–6 of the metric builder change what is read from each record (value, d
 a custom expression) and how it is aggregated, but never the request. So the preview fetches
 every page of the preview range once (:func:`fetch_pages`, honouring the page cap), keeps the page
 bodies in a :class:`StoredFetch`, and :func:`preview_result` turns them into a
-:class:`~twibox_nb.pipeline.metric.MetricResult` as :func:`~twibox_nb.pipeline.metric.fetch_metric` would, with no
+:class:`~twibox_nb.pipeline.result.MetricResult` as :func:`~twibox_nb.pipeline.metric.fetch_metric` would, with no
 new request. :func:`copy_as_code` writes the few lines that fetch the same metric headlessly.
 
 >>> from datetime import datetime, timezone
@@ -31,8 +31,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..aggregate.frames import aggregate, clip, parse_dates, rows_frame, summarize, total
-from ..evaluate.expression import DEFAULT_TIMEOUT, Selection, custom_expression, generate
+from ..aggregate.frames import aggregate, clip, parse_dates, rows_frame, total
+from ..evaluate.custom import DEFAULT_TIMEOUT, custom_expression
+from ..evaluate.generated import Selection, generate
 from ..fetch.chain import PageFetcher
 from ..fetch.connection import Connection
 from ..fetch.report import FetchReport, Progress
@@ -40,7 +41,7 @@ from ..fetch.request import build_request
 from ..model.dates import DateRange, check_interval, resolve_range
 from ..model.records import find_records
 from ..model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
-from ..pipeline.metric import Fetched, MetricResult
+from ..pipeline.result import Fetched, MetricResult, metric_result
 from .fields import FieldInfo, date_fields
 
 __all__ = [
@@ -174,18 +175,10 @@ def preview_result(
     value = total(frame, spec.aggregation)
     current = Fetched(stored.date_range, frame, data, value, stored.report, stored.bodies[0] if stored.bodies else None)
     notes = (f"this range: {stored.report.summary()}; the values are incomplete",) if stored.report.truncated else ()
-    return MetricResult(
-        spec=spec,
-        source=source or stored.connection_label,
-        is_sandbox=stored.is_sandbox,
-        interval=interval,
-        fetched_at=stored.fetched_at,
-        expression=text,
-        current=current,
-        previous=None,
-        summary=summarize(value, None, spec.favourable_trend),
-        warnings=notes,
-    )
+    return metric_result(
+        spec, current, None, source=source or stored.connection_label, is_sandbox=stored.is_sandbox,
+        interval=interval, fetched_at=stored.fetched_at, expression=text, warnings=notes,
+    )  # fmt: skip
 
 
 def preview_table(result: MetricResult, rows: int = PREVIEW_ROWS) -> pd.DataFrame:

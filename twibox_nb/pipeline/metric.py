@@ -13,16 +13,14 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-import pandas as pd
-
-from .._exceptions import FetchError, ResponseFormatError, TwilioAPIError
-from ..aggregate.combine import combine_data, summary_of
-from ..aggregate.frames import Summary, aggregate, clip, rows_frame, summarize, total
-from ..evaluate.expression import Selection, custom_expression, generate
+from .._exceptions import FetchError, ResponseFormatError, TruncationWarning, TwilioAPIError
+from ..aggregate.frames import aggregate, clip, rows_frame, total
+from ..evaluate.custom import custom_expression
+from ..evaluate.generated import Selection, generate
 from ..fetch.chain import PageFetcher
 from ..fetch.connection import Connection
 from ..fetch.report import FetchReport, Progress
@@ -38,109 +36,7 @@ from ..model.records import find_records
 from ..model.spec import Count, Dynamic, MetricSpec
 from ..model.twilio_dates import date_keys, moment_key
 from .cache import Cache, WindowKey, default_cache, is_closed
-
-
-class TruncationWarning(UserWarning):
-    """A fetch stopped before the end of the data (page cap, link cycle or error): records are missing."""
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """What one fetch of one range produced."""
-
-    date_range: DateRange
-    rows: pd.DataFrame  # per-record rows, clipped to the range
-    data: pd.DataFrame  # aggregated per interval
-    total: float | None
-    report: FetchReport
-    first_page: Any = field(repr=False, default=None)
-
-
-@dataclass(frozen=True, repr=False)
-class MetricResult:
-    """A fetched metric.
-
-    ``data`` is the tidy frame aggregated to the interval (``date``, ``dimension``, ``value``);
-    ``rows`` the per-record rows before aggregation; ``summary`` the total for the range compared
-    with the comparison period; ``pages``, ``records``, ``stop_reason``, ``truncated`` and
-    ``elapsed`` say how the fetch of the range went (``previous`` holds the comparison fetch).
-    """
-
-    spec: MetricSpec
-    source: str  # where the data came from; sandbox data says so
-    is_sandbox: bool
-    interval: str
-    fetched_at: datetime
-    expression: str
-    current: Fetched
-    previous: Fetched | None
-    summary: Summary
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def date_range(self) -> DateRange:
-        return self.current.date_range
-
-    @property
-    def data(self) -> pd.DataFrame:
-        return self.current.data
-
-    @property
-    def rows(self) -> pd.DataFrame:
-        return self.current.rows
-
-    @property
-    def pages(self) -> int:
-        return self.current.report.pages
-
-    @property
-    def records(self) -> int:
-        return self.current.report.records
-
-    @property
-    def stop_reason(self) -> str:
-        return self.current.report.stop_reason
-
-    @property
-    def truncated(self) -> bool:
-        return self.current.report.truncated or bool(self.previous and self.previous.report.truncated)
-
-    @property
-    def cached_windows(self) -> int:
-        """How many closed windows of the range came from the cache (no request sent for them)."""
-        return self.current.report.cached_windows
-
-    @property
-    def elapsed(self) -> float:
-        return self.current.report.elapsed + (self.previous.report.elapsed if self.previous else 0.0)
-
-    @property
-    def first_page(self) -> Any:
-        """The body of the first page (for previews and field discovery)."""
-        return self.current.first_page
-
-    def chart(self, **options: Any) -> Any:
-        """The metric as an Altair chart; never displays by itself.
-
-        Options are those of :func:`twibox_nb.present.charts.metric_chart` (``kind``, ``top``, ``goal``,
-        ``title``, ``width``, ``height``).
-        """
-        from ..present.charts import metric_chart
-
-        return metric_chart(self, **options)
-
-    def __repr__(self) -> str:
-        lines = [
-            f"MetricResult: {self.spec.name}",
-            f"  source:   {self.source}",
-            f"  range:    {self.date_range} by {self.interval}",
-            f"  value:    {self.summary}",
-            f"  fetch:    {self.current.report.summary()}",
-        ]
-        if self.previous is not None:
-            lines.append(f"  compared: {self.previous.date_range}: {self.previous.report.summary()}")
-        lines += [f"  warning:  {w}" for w in self.warnings]
-        return "\n".join(lines)
+from .result import Fetched, MetricResult, combine_results, metric_result
 
 
 def _selection(spec: MetricSpec) -> Selection:
@@ -436,56 +332,10 @@ def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positi
     for note in notes:
         if "incomplete" in note:
             warnings.warn(f"{spec.name}: {note}", TruncationWarning, stacklevel=2)
-    summary = summarize(current.total, previous.total if previous else None, spec.favourable_trend)
-    return MetricResult(
-        spec=spec,
-        source=conn.label,
-        is_sandbox=conn.is_sandbox,
-        interval=interval,
-        fetched_at=fetched_at,
-        expression=text,
-        current=current,
-        previous=previous,
-        summary=summary,
-        warnings=tuple(notes),
-    )
-
-
-_STOP_SEVERITY = ("complete", "range_start_passed", "page_cap", "cycle", "error")
-
-
-def _combined_report(reports: list[FetchReport]) -> FetchReport:
-    """One report for several fetches: counts add up, the worst stop reason wins."""
-    worst = max(reports, key=lambda r: _STOP_SEVERITY.index(r.stop_reason))
-    return FetchReport(
-        pages=sum(r.pages for r in reports),
-        records=sum(r.records for r in reports),
-        requests=sum(r.requests for r in reports),
-        retries=sum(r.retries for r in reports),
-        elapsed=sum(r.elapsed for r in reports),
-        stop_reason=worst.stop_reason,
-        truncated=any(r.truncated for r in reports),
-        error=worst.error,
-        next_url=worst.next_url,
-        slices=sum(r.slices for r in reports),
-        concurrency=max(r.concurrency for r in reports),
-        throttled_to=min((r.throttled_to for r in reports if r.throttled_to is not None), default=None),
-        cached_windows=sum(r.cached_windows for r in reports),
-        cached_records=sum(r.cached_records for r in reports),
-    )
-
-
-def _combined(metric: CalculatedMetric, parts: list[Fetched]) -> Fetched:
-    rows = pd.concat(
-        [p.data.assign(input=m.name) for m, p in zip(metric.inputs, parts, strict=True)], ignore_index=True
-    )
-    return Fetched(
-        date_range=parts[0].date_range,
-        rows=rows,  # for a calculated metric: each input's value per interval, in column "input"
-        data=combine_data(metric, [p.data for p in parts]),
-        total=None,
-        report=_combined_report([p.report for p in parts]),
-    )
+    return metric_result(
+        spec, current, previous, source=conn.label, is_sandbox=conn.is_sandbox, interval=interval,
+        fetched_at=fetched_at, expression=text, warnings=notes,
+    )  # fmt: skip
 
 
 def _fetch_calculated(  # noqa: PLR0917
@@ -504,29 +354,9 @@ def _fetch_calculated(  # noqa: PLR0917
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TruncationWarning)
         results = [fetch_metric(m, conn, current_range, interval, compare, progress, **options) for m in metric.inputs]
-    notes = [f"{m.name}: {w}" for m, r in zip(metric.inputs, results, strict=True) for w in r.warnings]
     for warning in caught:
         warnings.warn(f"{metric.name}: {warning.message}", TruncationWarning, stacklevel=3)
-    current = _combined(metric, [r.current for r in results])
-    compared = all(r.previous is not None for r in results)
-    previous = _combined(metric, [r.previous for r in results]) if compared else None  # type: ignore[misc]
-    summary = summary_of(
-        metric,
-        [r.summary.current for r in results],
-        [r.summary.previous for r in results] if compared else None,
-    )
-    current = Fetched(current.date_range, current.rows, current.data, summary.current, current.report)
-    if previous is not None:
-        previous = Fetched(previous.date_range, previous.rows, previous.data, summary.previous, previous.report)
-    return MetricResult(
-        spec=metric,  # type: ignore[arg-type]
-        source=conn.label,
-        is_sandbox=conn.is_sandbox,
-        interval=interval,
-        fetched_at=now,
+    return combine_results(
+        metric, results, interval=interval, source=conn.label, is_sandbox=conn.is_sandbox, fetched_at=now,
         expression="\n".join(f"{m.name}: {r.expression}" for m, r in zip(metric.inputs, results, strict=True)),
-        current=current,
-        previous=previous,
-        summary=summary,
-        warnings=tuple(notes),
-    )
+    )  # fmt: skip

@@ -36,7 +36,7 @@ from ..aggregate.frames import aggregate, bucket, total
 from ..model.dates import DateRange
 
 if TYPE_CHECKING:
-    from ..pipeline.metric import Fetched, MetricResult
+    from ..pipeline.result import Fetched, MetricResult
 
 OTHER = "other"
 NO_DIMENSION = "(none)"  # records without a dimension value, in a metric that has one

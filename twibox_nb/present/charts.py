@@ -40,7 +40,7 @@ from .chart_export import enable_offline_rendering, save_chart, to_html, to_png,
 from .goals import Goal, goal_progress
 
 if TYPE_CHECKING:
-    from ..pipeline.metric import MetricResult
+    from ..pipeline.result import MetricResult
 
 __all__ = ["enable_offline_rendering", "metric_chart", "save_chart", "to_html", "to_png", "to_svg"]
 

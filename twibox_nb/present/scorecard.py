@@ -112,7 +112,8 @@ class Scorecard:
 
     @staticmethod
     def _fetch(metric, conn, *, date_range, interval, compare, now, progress):
-        from ..pipeline.metric import MetricResult, fetch_metric
+        from ..pipeline.metric import fetch_metric
+        from ..pipeline.result import MetricResult
 
         if isinstance(metric, MetricResult):
             return metric

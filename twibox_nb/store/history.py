@@ -16,16 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .._exceptions import StoreError
-from ..aggregate.combine import summary_of
-from ..aggregate.frames import aggregate, summarize, total
+from .._exceptions import StoreError, TruncationWarning
+from ..aggregate.frames import aggregate, total
 from ..fetch.report import _plural as plural
 from ..library import read_metric
 from ..model.calculated import CalculatedMetric
 from ..model.dates import DateRange, check_interval, comparison_range, resolve_range
 from ..model.identity import is_dynamic, metric_identity
 from ..model.spec import MetricSpec
-from ..pipeline.metric import _STOP_SEVERITY, Fetched, MetricResult, TruncationWarning, _combined
+from ..pipeline.result import STOP_SEVERITY, Fetched, MetricResult, combine_results, metric_result
 from .points import PARTIALS, format_moment, parse_dates, to_rows
 from .reports import StoreReport, _Series
 
@@ -144,18 +143,11 @@ def _plain(
     )
     source = last[0][0] if last else "no sync yet"
     as_of = parse_dates(pd.Series([last[0][1]])).iloc[0].to_pydatetime() if last else now
-    return MetricResult(
-        spec=spec,
-        source=f"{source}, stored in {store.url}",
-        is_sandbox=series.is_sandbox,
-        interval=interval,
-        fetched_at=min(as_of, now),  # the data are as of the last sync
-        expression=spec.expression or "",
-        current=current,
-        previous=previous,
-        summary=summarize(current.total, previous.total if previous else None, spec.favourable_trend),
-        warnings=tuple(notes),
-    )
+    return metric_result(
+        spec, current, previous, source=f"{source}, stored in {store.url}", is_sandbox=series.is_sandbox,
+        interval=interval, fetched_at=min(as_of, now),  # the data are as of the last sync
+        expression=spec.expression or "", warnings=notes,
+    )  # fmt: skip
 
 
 def _stored(
@@ -180,7 +172,7 @@ def _stored(
     frame = to_rows(points, spec.aggregation)
     data = aggregate(frame, spec.aggregation, interval, None if dynamic else date_range)
     cut = points[points["truncated"].astype(bool)]
-    worst = max(cut["stop_reason"], key=_STOP_SEVERITY.index) if len(cut) else "complete"
+    worst = max(cut["stop_reason"], key=STOP_SEVERITY.index) if len(cut) else "complete"
     if len(cut):
         notes.append(
             f"{label}: {len(cut):,} of {len(points):,} stored points come from truncated fetches ({worst}); "
@@ -235,7 +227,7 @@ def _merged(reports: list[Any]) -> StoreReport:
     return StoreReport(
         pages=0, records=sum(r.records for r in reports), requests=0, retries=0,
         elapsed=sum(r.elapsed for r in reports),
-        stop_reason=max((r.stop_reason for r in reports), key=_STOP_SEVERITY.index),
+        stop_reason=max((r.stop_reason for r in reports), key=STOP_SEVERITY.index),
         truncated=any(r.truncated for r in reports), store=reports[0].store,
         points=sum(r.points for r in reports), syncs=sum(r.syncs for r in reports),
         last_synced=max(synced) if synced else None,
@@ -249,30 +241,8 @@ def _calculated(
     """Each input's history, combined as ``fetch_metric`` combines fetched inputs."""
     results = [_plain(store, m, s, current_range, interval=interval, compare=compare, now=now)
                for m, s in zip(metric.inputs, series, strict=True)]  # fmt: skip
-    notes = [f"{m.name}: {w}" for m, r in zip(metric.inputs, results, strict=True) for w in r.warnings]
-    compared = all(r.previous is not None for r in results)
-    summary = summary_of(
-        metric,
-        [r.summary.current for r in results],
-        [r.summary.previous for r in results] if compared else None,
-    )
-    combined = _combined(metric, [r.current for r in results])
-    current = Fetched(combined.date_range, combined.rows, combined.data, summary.current,
-                      _merged([r.current.report for r in results]))  # fmt: skip
-    previous = None
-    if compared:
-        before = _combined(metric, [r.previous for r in results])  # type: ignore[misc]
-        previous = Fetched(before.date_range, before.rows, before.data, summary.previous,
-                           _merged([r.previous.report for r in results]))  # type: ignore[union-attr]  # fmt: skip
-    return MetricResult(
-        spec=metric,  # type: ignore[arg-type]
-        source=results[0].source,
-        is_sandbox=any(r.is_sandbox for r in results),
-        interval=interval,
-        fetched_at=min(r.fetched_at for r in results),
-        expression="",
-        current=current,
-        previous=previous,
-        summary=summary,
-        warnings=tuple(notes),
-    )
+    return combine_results(
+        metric, results, interval=interval, source=results[0].source,
+        is_sandbox=any(r.is_sandbox for r in results), fetched_at=min(r.fetched_at for r in results),
+        expression="", merge=_merged,
+    )  # fmt: skip

@@ -8,7 +8,7 @@ team's shared store (``pip install "twibox-nb[postgresql]"``; same behaviour, sa
 * ``store.sync(spec, conn, date_range=...)`` fetches the metric (``fetch_metric``) and writes what
   it got in **one transaction**: a process killed in the middle leaves the store as it was.
 * ``store.history(metric, date_range=..., interval=..., compare=...)`` is a
-  :class:`~twibox_nb.pipeline.metric.MetricResult` built from stored points (``.data``, ``.rows``,
+  :class:`~twibox_nb.pipeline.result.MetricResult` built from stored points (``.data``, ``.rows``,
   ``.summary``, ``.chart()``; scorecards, goals and alerts take it like a fetched result).
 * ``store.metrics()`` lists the stored metrics.
 
@@ -56,7 +56,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._exceptions import StoreError
+from .._exceptions import StoreError, TruncationWarning
 from ..fetch.connection import Connection
 from ..fetch.report import FetchReport, Progress
 from ..fetch.session import RetryPolicy
@@ -64,7 +64,8 @@ from ..model.calculated import CalculatedMetric
 from ..model.dates import DateRange, resolve_range
 from ..model.identity import is_dynamic, metric_identity
 from ..model.spec import MetricSpec
-from ..pipeline.metric import MetricResult, TruncationWarning, fetch_metric
+from ..pipeline.metric import fetch_metric
+from ..pipeline.result import MetricResult
 from .backends import open_database
 from .db import MIGRATIONS, SCHEMA_VERSION, Database, Location, migrate, resolve, schema_version
 from .points import dimension_key, format_dates, format_moment, to_points
@@ -368,7 +369,7 @@ class Store:
         now: datetime | None = None,
         account: str | None = None,
     ) -> MetricResult:
-        """A stored metric over a range, as a :class:`~twibox_nb.pipeline.metric.MetricResult`.
+        """A stored metric over a range, as a :class:`~twibox_nb.pipeline.result.MetricResult`.
 
         ``metric`` is a spec (found by its identity; its name, aggregation and trend are used as
         given), or a stored metric's name or identity (its last synced spec is used). ``account``
