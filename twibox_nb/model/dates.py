@@ -64,13 +64,6 @@ class DateRange:
         if self.end <= self.start:
             raise DateRangeError(f"{self.name}: the range ends ({self.end:%Y-%m-%d}) before it starts")
 
-    def contains(self, moment: datetime) -> bool:
-        return self.start <= moment < self.end
-
-    def is_partial(self, now: datetime) -> bool:
-        """True while the range has not ended yet (its last interval is still filling up)."""
-        return self.end > now
-
     def __str__(self) -> str:
         return f"{self.name} [{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M}) UTC"
 
