@@ -226,17 +226,20 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--now", default=None, help=NOW_HELP)
 
 
+def _range_arguments(parser: argparse.ArgumentParser, range_help: str) -> None:
+    """--range, --interval and --compare, as fetch and history read them."""
+    parser.add_argument("--range", default=None, help=range_help)
+    parser.add_argument("--interval", default=None, help="hour, day, week, month, quarter or year")
+    parser.add_argument("--compare", default=None, choices=["previous_period", "same_period_last_year"])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="twibox", description="twibox_nb: Twilio metrics for notebooks.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     fetch = commands.add_parser("fetch", help="fetch a metric (a metric file or a library name) and print or save it")
     fetch.add_argument("metric", help="a metric file (twibox_metric JSON) or a library metric's name")
-    fetch.add_argument(
-        "--range", default=None, help="date range, e.g. last_30_days, this_month, 2026-01-01..2026-01-31"
-    )
-    fetch.add_argument("--interval", default=None, help="hour, day, week, month, quarter or year")
-    fetch.add_argument("--compare", default=None, choices=["previous_period", "same_period_last_year"])
+    _range_arguments(fetch, "date range, e.g. last_30_days, this_month, 2026-01-01..2026-01-31")
     _connection_arguments(fetch)
     fetch.add_argument("--csv", default=None, metavar="OUT", help="write the aggregated table to this CSV file")
     fetch.add_argument(
@@ -263,11 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = commands.add_parser("history", help="a stored metric's history, as a table or CSV")
     history.add_argument("metric", help="a metric file, or a stored metric's name or identity")
-    history.add_argument(
-        "--range", default=None, help="date range (default: the metric's own; for a dynamic metric, up to now)"
-    )
-    history.add_argument("--interval", default=None, help="hour, day, week, month, quarter or year")
-    history.add_argument("--compare", default=None, choices=["previous_period", "same_period_last_year"])
+    _range_arguments(history, "date range (default: the metric's own; for a dynamic metric, up to now)")
     _store_argument(history)
     history.add_argument("--account", default=None, help="the Account SID, when the metric is stored for several")
     history.add_argument("--csv", default=None, metavar="OUT", help="write the aggregated table to this CSV file")
