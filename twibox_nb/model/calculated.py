@@ -107,17 +107,7 @@ class CalculatedMetric(MetricFile):
     # --- JSON ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         inputs = [{"library": ref} if ref else m.to_dict() for m, ref in zip(self.inputs, self.refs, strict=True)]
-        out: dict[str, Any] = {
-            "twibox_metric": SCHEMA_VERSION,
-            "name": self.name,
-            "description": self.description,
-            "calculated": {"op": self.op, "scale": self.scale, "inputs": inputs},
-            "favourable_trend": self.favourable_trend,
-            "date_range": self.date_range,
-            "interval": self.interval,
-        }
-        out.update(dict(self.extra))
-        return out
+        return self._file({"calculated": {"op": self.op, "scale": self.scale, "inputs": inputs}})
 
     @classmethod
     def from_dict(cls, data: Any, resolve: Callable[[str], MetricSpec] | None = None) -> CalculatedMetric:

@@ -188,6 +188,21 @@ class MetricFile:
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - each kind defines its own
         raise NotImplementedError
 
+    def _file(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The file's keys in their order: version, name, description, what the kind holds, the
+        presentation keys, then the keys other tools added (kept as they were)."""
+        me: Any = self
+        return {
+            "twibox_metric": SCHEMA_VERSION,
+            "name": me.name,
+            "description": me.description,
+            **body,
+            "favourable_trend": me.favourable_trend,
+            "date_range": me.date_range,
+            "interval": me.interval,
+            **dict(me.extra),
+        }
+
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
@@ -252,22 +267,16 @@ class MetricSpec(MetricFile):
 
     # --- JSON ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "twibox_metric": SCHEMA_VERSION,
-            "name": self.name,
-            "description": self.description,
-            "request": self.request.to_dict(),
-            "value": {"count": True} if isinstance(self.value, Count) else {"field": self.value.path},
-            "dimension": None if self.dimension is None else {"field": self.dimension.path},
-            "date": {"dynamic": True} if isinstance(self.date, Dynamic) else {"field": self.date.path},
-            "expression": self.expression,
-            "aggregation": self.aggregation,
-            "favourable_trend": self.favourable_trend,
-            "date_range": self.date_range,
-            "interval": self.interval,
-        }
-        out.update(dict(self.extra))
-        return out
+        return self._file(
+            {
+                "request": self.request.to_dict(),
+                "value": {"count": True} if isinstance(self.value, Count) else {"field": self.value.path},
+                "dimension": None if self.dimension is None else {"field": self.dimension.path},
+                "date": {"dynamic": True} if isinstance(self.date, Dynamic) else {"field": self.date.path},
+                "expression": self.expression,
+                "aggregation": self.aggregation,
+            }
+        )
 
     @classmethod
     def from_dict(cls, data: Any) -> MetricSpec:
