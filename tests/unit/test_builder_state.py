@@ -12,19 +12,10 @@ import pandas as pd
 import pytest
 
 from twibox_nb import library
-from twibox_nb._exceptions import DateRangeError, ExpressionError, SpecError, TwilioAPIError
+from twibox_nb._exceptions import ChoiceError, DateRangeError, ExpressionError, SpecError, TwilioAPIError
 from twibox_nb.builder.preview import point_at
-from twibox_nb.builder.state import (
-    METHODS,
-    POST_DISABLED_REASON,
-    STEPS,
-    BuilderState,
-    ChoiceError,
-    base_urls,
-    describe_error,
-    mask_identifier,
-    search_endpoints,
-)
+from twibox_nb.builder.request_step import METHODS, POST_DISABLED_REASON, base_urls, search_endpoints
+from twibox_nb.builder.state import STEPS, BuilderState, describe_error, mask_identifier
 from twibox_nb.fetch.connection import connect
 from twibox_nb.library import load_metric
 from twibox_nb.model.calculated import CalculatedMetric

@@ -8,7 +8,7 @@ import ipywidgets as widgets
 import pytest
 
 from twibox_nb import library
-from twibox_nb.builder.state import POST_DISABLED_REASON
+from twibox_nb.builder.request_step import POST_DISABLED_REASON
 from twibox_nb.fetch.connection import connect
 from twibox_nb.model.spec import Count, Field
 from twibox_nb.widgets.builder import MetricBuilder

@@ -12,7 +12,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..builder.state import BuilderState, Choice, ChoiceError
+from .._exceptions import ChoiceError
+from ..builder.field_choices import Choice
+from ..builder.state import BuilderState
 from ..model.spec import Count, Field
 from ._common import MUTED, NOTE_STYLE, classed, esc
 

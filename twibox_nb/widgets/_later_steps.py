@@ -12,9 +12,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .._exceptions import ExpressionError, TwiboxError
-from ..builder.preview import point_at
-from ..builder.state import DESCRIBED, BuilderState, ChoiceError, DateChoice
+from .._exceptions import ChoiceError, ExpressionError, TwiboxError
+from ..builder.describe import DESCRIBED
+from ..builder.preview import DateChoice, point_at
+from ..builder.state import BuilderState
 from ..builder.token_menu import PREVIEW_RANGES
 from ..model.dates import INTERVALS
 from ..model.spec import AGGREGATIONS, Dynamic, Field

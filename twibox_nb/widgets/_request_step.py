@@ -13,7 +13,8 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._exceptions import TwiboxError
-from ..builder.state import POST_DISABLED_REASON, BuilderState, base_urls, search_endpoints
+from ..builder.request_step import POST_DISABLED_REASON, base_urls, search_endpoints
+from ..builder.state import BuilderState
 from ._common import MUTED, NOTE_STYLE, classed, esc, link
 
 Guard = Callable[[Callable[..., Any]], Callable[..., Any]]

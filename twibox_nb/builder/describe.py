@@ -1,0 +1,102 @@
+"""Step 6 of the builder, "Describe metric": naming, describing and saving, without any UI.
+
+:class:`DescribeStep` is the part of :class:`~twibox_nb.builder.state.BuilderState` that names the
+metric (after its endpoint, value and dimension until the analyst names it), checks the described
+fields as the spec checks them, writes the spec file, and gives the lines that fetch the metric
+headlessly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .._exceptions import ChoiceError, SpecError
+from ..fetch.connection import Connection
+from ..model.spec import Count, Field, MetricSpec
+from . import preview as previews
+
+__all__ = ["DESCRIBED", "DescribeStep"]
+
+#: What step 6 may change, with :meth:`DescribeStep.describe`.
+DESCRIBED = ("name", "description", "aggregation", "favourable_trend", "date_range", "interval")
+
+
+class DescribeStep:
+    """Step 6's methods of :class:`~twibox_nb.builder.state.BuilderState`, which sets these attributes;
+    ``spec`` is the state's, ``endpoint`` the request step's."""
+
+    conn: Connection | None
+    path: str
+    preview_range: str
+    value: Field | Count | None
+    dimension: Field | None
+    name: str | None
+    later: dict[str, Any]
+    saved_path: str | None
+    _saved_spec: MetricSpec | None
+
+    # --- step 6: describe, save, copy as code -------------------------------------------------
+    @property
+    def default_name(self) -> str:
+        """The name until the analyst gives one: the endpoint's, with the value and the dimension."""
+        endpoint = self.endpoint
+        base = (
+            endpoint.name if endpoint else (self.path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".json") or "Metric")
+        )
+        if isinstance(self.value, Field):
+            base = f"{base}: {self.value.path}"
+        return f"{base} by {self.dimension.path}" if self.dimension is not None else base
+
+    def describe(self, **changes: Any) -> None:
+        """Set the name, description, aggregation, favourable trend, default range or interval.
+
+        Each is checked as the spec checks it; a refused value raises :class:`ChoiceError` and
+        nothing changes.
+        """
+        unknown = set(changes) - set(DESCRIBED)
+        if unknown:
+            raise ChoiceError("describe", f"{sorted(unknown)[0]!r} is not described here: use {', '.join(DESCRIBED)}")
+        if "name" in changes and isinstance(changes["name"], str):
+            changes["name"] = changes["name"].strip()
+        try:
+            self.spec.replace(**changes)
+        except SpecError as exc:
+            raise ChoiceError("describe", f"{exc.field.replace('_', ' ')}: {exc.detail}") from None
+        for key, value in changes.items():
+            if key == "name":
+                self.name = value
+            else:
+                self.later[key] = value
+
+    @property
+    def default_save_path(self) -> str:
+        """A file name from the metric's name (``messages_by_status.json``)."""
+        slug = "".join(c if c.isalnum() else "_" for c in self.spec.name.lower()).strip("_")
+        while "__" in slug:
+            slug = slug.replace("__", "_")
+        return f"{slug or 'metric'}.json"
+
+    def save(self, path: str | None = None) -> str:
+        """Write the spec file (atomically; its folder is created) and return where it went."""
+        target = (path if path is not None else self.default_save_path).strip()
+        if not target:
+            raise ChoiceError("describe", "type where to save the metric file (e.g. metrics/my_metric.json)")
+        spec = self.spec
+        try:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            written = spec.save(target)
+        except OSError as exc:
+            raise ChoiceError("describe", f"cannot write {target}: {exc.strerror or exc}") from None
+        self.saved_path, self._saved_spec = str(written), spec
+        return str(written)
+
+    def copy_as_code(self) -> str:
+        """The few lines that fetch this metric headlessly over the preview range (no credential in them).
+
+        They load the saved file when the metric was saved as it stands, else hold its JSON.
+        """
+        spec = self.spec
+        saved = self.saved_path if self._saved_spec == spec else None
+        sandbox = bool(self.conn is not None and self.conn.is_sandbox)
+        return previews.copy_as_code(spec, sandbox=sandbox, date_range=self.preview_range, path=saved)
