@@ -26,8 +26,8 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
+from twibox_nb.evaluate.custom import custom_expression
 from twibox_nb.evaluate.engines import ENGINE_ENV, fast_engine_available
-from twibox_nb.evaluate.expression import custom_expression
 from twibox_nb.sandbox import Sandbox
 
 TEXT = 'messages.{"date": date_sent, "value": price ? $number(price) : null, "dimension": status}'

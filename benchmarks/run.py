@@ -51,7 +51,7 @@ from custom_expression import best_of
 
 from twibox_nb import Cache, Count, Field, MetricSpec, RequestSpec, Sandbox, connect, fetch_metric, library
 from twibox_nb.builder.state import BuilderState
-from twibox_nb.evaluate.expression import Selection, generate
+from twibox_nb.evaluate.generated import Selection, generate
 from twibox_nb.model.dates import resolve_range
 
 

@@ -20,7 +20,7 @@ import pytest
 import twibox_nb
 from twibox_nb import library
 from twibox_nb._exceptions import SpecError
-from twibox_nb.evaluate.expression import custom_expression
+from twibox_nb.evaluate.custom import custom_expression
 from twibox_nb.model.calculated import CalculatedMetric
 from twibox_nb.model.catalog import find_endpoint
 from twibox_nb.model.dates import tokens_in

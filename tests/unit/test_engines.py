@@ -13,7 +13,7 @@ import pytest
 from twibox_nb._exceptions import ExpressionError
 from twibox_nb.evaluate import engines
 from twibox_nb.evaluate import guard as _guard
-from twibox_nb.evaluate.expression import custom_expression
+from twibox_nb.evaluate.custom import custom_expression
 
 pytest.importorskip("jlens", reason="the fast engine is in the test extra: pip install -e '.[test]'")
 

@@ -11,7 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from twibox_nb._exceptions import ExpressionError
-from twibox_nb.evaluate.expression import (
+from twibox_nb.evaluate.compiled import _compile_general, compile_python
+from twibox_nb.evaluate.custom import custom_expression
+from twibox_nb.evaluate.generated import Selection, generate, projection
+from twibox_nb.evaluate.jsonata_ast import (
     NUMERIC_STRING,
     Constant,
     Context,
@@ -19,15 +22,9 @@ from twibox_nb.evaluate.expression import (
     NumberOrNull,
     ObjectOf,
     Projection,
-    Selection,
-    _compile_general,
-    compile_python,
-    custom_expression,
-    generate,
-    projection,
     render,
-    rows_from_result,
 )
+from twibox_nb.evaluate.rows import rows_from_result
 from twibox_nb.model.records import find_records
 
 from ..conftest import spec_example
@@ -591,7 +588,7 @@ def test_custom_expression_checks_its_arguments():
 
 def _rows_from_result_reference(result):
     """rows_from_result without its fast lane: every row checked and cleaned field by field."""
-    from twibox_nb.evaluate.expression import _clean_row
+    from twibox_nb.evaluate.rows import _clean_row
 
     result = [result] if isinstance(result, dict) else result
     rows = []

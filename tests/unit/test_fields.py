@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twibox_nb.builder.fields import FieldInfo, date_fields, dimension_fields, discover_fields, value_fields
-from twibox_nb.evaluate.expression import Selection, generate
+from twibox_nb.evaluate.generated import Selection, generate
 
 from ..conftest import spec_example
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from ..evaluate.expression import NUMERIC_STRING
+from ..evaluate.jsonata_ast import NUMERIC_STRING
 from ..model.records import find_records
 
 __all__ = ["FieldInfo", "Kind", "date_fields", "dimension_fields", "discover_fields", "value_fields"]

@@ -40,6 +40,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from .._exceptions import TwiboxWarning
+
 __all__ = [
     "ENGINE_ENV",
     "FAST",
@@ -180,7 +182,7 @@ _GRACE = 0.5
 _PROGRESS_AFTER = 2.0
 
 
-class SlowEngineWarning(UserWarning):
+class SlowEngineWarning(TwiboxWarning):
     """Custom expressions run on jsonata-python because the fast engine is not installed (or is forced off)."""
 
 
@@ -401,7 +403,7 @@ def evaluate(
     is called with the elapsed seconds every half second after the first 2 s.
 
     Descriptions are those of ``twibox_nb.evaluate.worker.describe`` plus the guard's
-    ``timeout``, ``crash`` and ``input``; ``twibox_nb.evaluate.expression.engine_error`` turns them into
+    ``timeout``, ``crash`` and ``input``; ``twibox_nb.evaluate.custom.engine_error`` turns them into
     ``ExpressionError``.
     """
     engine = engine or selected_engine()

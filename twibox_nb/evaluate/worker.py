@@ -32,7 +32,7 @@ def describe(exc: BaseException) -> dict[str, Any]:
     jsonata-python raises ``JException`` (``.error`` is the code, ``.location`` the offset, -1
     when unknown) for most errors and bare Python exceptions for about one in five; jlens raises
     ``JlensError`` (``.code``, ``.position``) for every JSONata error. All are described here and
-    turned into ``ExpressionError`` by ``twibox_nb.evaluate.expression`` alone.
+    turned into ``ExpressionError`` by ``twibox_nb.evaluate.custom`` alone.
     """
     kind = type(exc).__name__
     if kind == "JlensError":

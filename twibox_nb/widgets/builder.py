@@ -32,7 +32,7 @@ import ipywidgets as widgets
 
 from .._exceptions import ExpressionError, TwiboxError
 from ..builder.state import STEPS, BuilderState
-from ..evaluate.expression import DEFAULT_TIMEOUT
+from ..evaluate.custom import DEFAULT_TIMEOUT
 from ..fetch.connection import Connection
 from ..fetch.report import Progress
 from ..model.spec import MetricSpec
