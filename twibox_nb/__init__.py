@@ -21,6 +21,7 @@ import importlib
 
 from . import library
 from ._exceptions import (
+    ChoiceError,
     CredentialsError,
     DateRangeError,
     ExpressionError,
@@ -36,6 +37,7 @@ from ._exceptions import (
 )
 from ._version import __version__
 from .aggregate.frames import Summary
+from .evaluate.engines import SlowEngineWarning
 from .fetch.connection import Connection, connect
 from .library import load_metric
 from .model.calculated import CalculatedMetric
@@ -71,6 +73,7 @@ __all__ = [
     "Alert",
     "Cache",
     "CalculatedMetric",
+    "ChoiceError",
     "ConnectWidget",
     "Connection",
     "Count",
@@ -93,6 +96,7 @@ __all__ = [
     "ResponseFormatError",
     "Sandbox",
     "Scorecard",
+    "SlowEngineWarning",
     "SpecError",
     "Store",
     "StoreError",
