@@ -36,7 +36,7 @@ from ..evaluate.custom import DEFAULT_TIMEOUT
 from ..fetch.connection import Connection
 from ..fetch.report import Progress
 from ..model.spec import MetricSpec
-from ..pipeline.metric import MetricResult
+from ..pipeline.result import MetricResult
 from ._common import MUTED, NOTE_STYLE, ErrorArea, busy, classed, esc, guard
 from ._field_steps import WARN_STYLE, DimensionStep, ValueStep, _ChoiceStep
 from ._jsontree import json_tree_html, json_tree_widget
@@ -170,7 +170,7 @@ class MetricBuilder(widgets.VBox):
 
     @property
     def result(self) -> MetricResult | None:
-        """The preview as a :class:`~twibox_nb.pipeline.metric.MetricResult` (None before step 5's fetch)."""
+        """The preview as a :class:`~twibox_nb.pipeline.result.MetricResult` (None before step 5's fetch)."""
         return self.state.result
 
     @property
