@@ -1,4 +1,9 @@
-"""Following one chain of pages: where a page leads next, and the lazy single-chain fetcher.
+"""Following chains of pages: the one page loop, its shared page budget, and the lazy single-chain fetcher.
+
+:func:`follow_chain` is the only loop that walks next-page links. :class:`PageFetcher` iterates it
+lazily in the caller's thread (one chain); each worker of a
+:class:`~twibox_nb.fetch.slicing.SliceFetcher` iterates one per date slice in its own thread. A
+:class:`PageBudget` holds the page cap that all the chains of one fetch share.
 
 >>> from twibox_nb.fetch.connection import connect
 >>> conn = connect(sandbox=True)
@@ -12,33 +17,95 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, get_args
 
 import httpx
 
 from .._exceptions import FetchError, ResponseFormatError, TwiboxError, TwilioAPIError, UnsafeRequestError
+from ..model.spec import Pagination
 from .hosts import is_twilio_url
 from .pagination import DEFAULT_TOKEN_PARAM, detect
-from .report import FetchReport, Progress
-from .session import (
-    _DROP_HEADERS,
-    Clock,
-    Jitter,
-    Page,
-    Pagination,
-    RetryPolicy,
-    Sleep,
-    StopReason,
-    _check_get,
-    _Session,
-)
+from .report import FetchReport, Progress, StopReason
+from .session import _DROP_HEADERS, Clock, Jitter, Page, RetryPolicy, Sleep, _check_get, _Session
 
 if TYPE_CHECKING:
     from .connection import Connection
 
 log = logging.getLogger(__name__)
+
+#: The pagination kinds a fetch accepts (``"none"``, ``"next_page"``), as the metric spec defines them.
+PAGINATIONS: tuple[str, ...] = get_args(Pagination)
+
+
+def check_options(pagination: str, max_pages: int | None) -> None:
+    """ValueError unless ``pagination`` is a known kind and ``max_pages`` is None or at least 1."""
+    if pagination not in PAGINATIONS:
+        kinds = " or ".join(repr(kind) for kind in PAGINATIONS)
+        raise ValueError(f"pagination must be {kinds}, got {pagination!r}")
+    if max_pages is not None and max_pages < 1:
+        raise ValueError(f"max_pages must be at least 1 (or None for no cap), got {max_pages!r}")
+
+
+class PageBudget:
+    """The page cap of one fetch, shared by all its chains (thread-safe).
+
+    A chain takes a permit for each page before asking for it; ``max_pages=None`` grants every
+    page. ``reserved`` permits are set aside up front: a :class:`~twibox_nb.fetch.slicing.SliceFetcher`
+    reserves the first pages of its first ``max_pages`` slices, so the pages a cap leaves out do not
+    depend on thread timing. :attr:`capped_at` is the first page refused (None while none was).
+
+    >>> budget = PageBudget(2)
+    >>> budget.take("p1"), budget.take("p2"), budget.take("p3"), budget.take("p4")
+    (True, True, False, False)
+    >>> budget.capped, budget.capped_at
+    (True, 'p3')
+    >>> PageBudget(3, reserved=3).take("p4"), PageBudget(None).take("p1")
+    (False, True)
+    """
+
+    def __init__(self, max_pages: int | None, *, reserved: int = 0) -> None:
+        self.max_pages = max_pages
+        self.reserved = min(reserved, max_pages) if max_pages is not None else 0
+        self.used = self.reserved
+        self.capped_at: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def capped(self) -> bool:
+        """Whether the cap has refused a page (some records are missing)."""
+        return self.capped_at is not None
+
+    def take(self, url: str) -> bool:
+        """A permit for the page at ``url``: True while the budget lasts, else False (and it is capped)."""
+        if self.max_pages is None:
+            return True
+        with self._lock:
+            if self.used < self.max_pages:
+                self.used += 1
+                return True
+            if self.capped_at is None:
+                self.capped_at = url
+            return False
+
+
+@dataclass(frozen=True)
+class ChainEnd:
+    """How one chain of pages ended.
+
+    ``report`` counts the chain's own pages and records; its ``requests`` and ``retries`` are 0,
+    because a session may serve several chains (a fetcher that owns its session fills them in).
+    ``stopped_at`` is the URL the chain did not fetch: the request that failed, the link refused,
+    the link back to a page already fetched, or the page over the cap (None when the chain
+    completed or passed the range start). It is the report's ``next_url`` too, except for a
+    refused link, which the report leaves out.
+    """
+
+    report: FetchReport
+    stopped_at: str | None = None
 
 
 def _follow(
@@ -76,6 +143,88 @@ def _follow(
     return nxt, None, None
 
 
+def follow_chain(
+    session: _Session,
+    first_request: httpx.Request,
+    budget: PageBudget,
+    *,
+    pagination: Pagination = "next_page",
+    token_param: str = DEFAULT_TOKEN_PARAM,
+    stop_when: Callable[[Any], bool] | None = None,
+    reserved: bool = False,
+    clock: Clock = time.monotonic,
+    progress: Callable[[Progress], None] | None = None,
+    on_end: Callable[[ChainEnd], None] | None = None,
+) -> Generator[Page, None, ChainEnd]:
+    """Yield the pages of one chain, following next-page links; return how it ended (:class:`ChainEnd`).
+
+    Lazy: each page is asked for only when the previous one has been taken, so a consumer may
+    stop at any time and nothing more is sent. The headers of ``first_request`` are carried to
+    every page (credentials and the host aside: the session adds those). Nothing is raised: an
+    error, a link off Twilio, a cycle or the cap end the chain and are in its end.
+
+    Every page needs a permit from ``budget``: the first before its request (unless ``reserved``:
+    its permit was set aside up front), each later one as soon as the page before it has arrived
+    and names it, before that page is handed out. So the chain's end is known, and ``on_end(end)``
+    has been called, when its last page is yielded: a consumer that stops reading there still has
+    it. ``progress(event)`` hears about every page with the session's counts (for a session
+    serving this chain alone).
+    """
+    first = first_request.url
+    headers = httpx.Headers({k: v for k, v in first_request.headers.items() if k.lower() not in _DROP_HEADERS})
+    started = clock()
+    visited: set[str] = set()
+    pages = records = 0
+
+    def end(
+        reason: StopReason, truncated: bool, error: TwiboxError | None = None, at: httpx.URL | None = None
+    ) -> ChainEnd:
+        stopped_at = None if at is None else str(at)
+        next_url = None if isinstance(error, UnsafeRequestError) else stopped_at  # a refused link is not kept
+        report = FetchReport(pages, records, 0, 0, clock() - started, reason, truncated, error, next_url)
+        done = ChainEnd(report, stopped_at)
+        if on_end is not None:
+            on_end(done)
+        return done
+
+    url = first
+    if not (reserved or budget.take(str(url))):
+        return end("page_cap", True, at=url)
+    while True:
+        visited.add(str(url))
+        try:
+            page = session.get_page(url, headers, pages, clock)
+        except (TwilioAPIError, ResponseFormatError, FetchError) as exc:
+            return end("error", pages > 0, exc, url)
+        pages += 1
+        records += len(page.records)
+        if progress is not None:
+            elapsed = clock() - started
+            progress(Progress(pages, records, session.requests, session.retries, elapsed, budget.max_pages, str(url)))
+        nxt, reason, refused = _follow(
+            page.body,
+            url=url,
+            first=first,
+            pagination=pagination,
+            token_param=token_param,
+            stop_when=stop_when,
+            visited=visited,
+        )
+        # Decided before the page is handed out: the end is there with the last page.
+        done: ChainEnd | None = None
+        if refused is not None:
+            done = end("error", True, refused, nxt)
+        elif reason is not None:
+            done = end(reason, reason == "cycle", at=nxt if reason == "cycle" else None)
+        elif not budget.take(str(nxt)):
+            done = end("page_cap", True, at=nxt)
+        yield page
+        if done is not None:
+            return done
+        assert nxt is not None  # no end: _follow gave the next link
+        url = nxt
+
+
 class PageFetcher:
     """Iterate over the pages of one GET request, following next-page links.
 
@@ -88,7 +237,8 @@ class PageFetcher:
     report). A next link off ``https://*.twilio.com`` raises :class:`UnsafeRequestError`.
 
     The request is checked when the fetcher is built (GET, a Twilio URL): nothing is sent until
-    it is iterated. Each iteration is a fresh fetch.
+    it is iterated. Each iteration is a fresh fetch, walked by :func:`follow_chain` in the
+    caller's thread; :attr:`report` is set before the last page is handed out.
 
     >>> from twibox_nb.fetch.connection import connect
     >>> conn = connect(sandbox=True)
@@ -119,10 +269,7 @@ class PageFetcher:
         jitter: Jitter = random.random,
     ) -> None:
         _check_get(request)
-        if pagination not in ("none", "next_page"):
-            raise ValueError(f"pagination must be 'none' or 'next_page', got {pagination!r}")
-        if max_pages is not None and max_pages < 1:
-            raise ValueError(f"max_pages must be at least 1 (or None for no cap), got {max_pages!r}")
+        check_options(pagination, max_pages)
         self.conn = conn
         self.request = request
         self.pagination = pagination
@@ -141,74 +288,26 @@ class PageFetcher:
 
     def _run(self) -> Iterator[Page]:
         self.report = None
-        first = self.request.url
-        headers = httpx.Headers({k: v for k, v in self.request.headers.items() if k.lower() not in _DROP_HEADERS})
-        started = self.clock()
-        visited: set[str] = set()
-        pages = records = 0
-        url = first
         with _Session(self.conn, self.policy, self.sleep, self.jitter) as session:
 
-            def finish(
-                reason: StopReason, truncated: bool, error: TwiboxError | None = None, nxt: httpx.URL | None = None
-            ) -> None:
-                self.report = FetchReport(
-                    pages=pages,
-                    records=records,
-                    requests=session.requests,
-                    retries=session.retries,
-                    elapsed=self.clock() - started,
-                    stop_reason=reason,
-                    truncated=truncated,
-                    error=error,
-                    next_url=None if nxt is None else str(nxt),
-                )
+            def ended(end: ChainEnd) -> None:
+                # The session serves this one chain: its counts are the chain's.
+                self.report = replace(end.report, requests=session.requests, retries=session.retries)
 
-            while True:
-                visited.add(str(url))
-                try:
-                    page = session.get_page(url, headers, pages, self.clock)
-                except (TwilioAPIError, ResponseFormatError, FetchError) as exc:
-                    finish("error", pages > 0, exc, url)
-                    if pages == 0:
-                        raise
-                    log.warning("fetch stopped after %d pages: %s", pages, exc)
-                    return
-                body = page.body
-                pages += 1
-                records += len(page.records)
-                if self.progress is not None:
-                    self.progress(
-                        Progress(
-                            pages,
-                            records,
-                            session.requests,
-                            session.retries,
-                            self.clock() - started,
-                            self.max_pages,
-                            str(url),
-                        )
-                    )
-                nxt, reason, refused = _follow(
-                    body,
-                    url=url,
-                    first=first,
-                    pagination=self.pagination,
-                    token_param=self.token_param,
-                    stop_when=self.stop_when,
-                    visited=visited,
-                )
-                # The report is written before the last page is handed out, so it is there even
-                # when the consumer stops reading after that page.
-                if refused is not None:
-                    finish("error", True, refused)
-                    yield page
-                    raise refused
-                if reason is not None:
-                    finish(reason, reason == "cycle", nxt=nxt if reason == "cycle" else None)
-                elif self.max_pages is not None and pages >= self.max_pages:
-                    finish("page_cap", True, nxt=nxt)
-                yield page
-                if self.report is not None:
-                    return
-                url = nxt
+            end = yield from follow_chain(
+                session,
+                self.request,
+                PageBudget(self.max_pages),
+                pagination=self.pagination,
+                token_param=self.token_param,
+                stop_when=self.stop_when,
+                clock=self.clock,
+                progress=self.progress,
+                on_end=ended,
+            )
+        error = end.report.error
+        if error is None:
+            return
+        if end.report.pages == 0 or isinstance(error, UnsafeRequestError):
+            raise error
+        log.warning("fetch stopped after %d pages: %s", end.report.pages, error)

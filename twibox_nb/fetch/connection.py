@@ -142,6 +142,8 @@ class Connection:
     edge: str | None = None
     sandbox: str | None = None  # None: real Twilio; "in-process" or the loopback server's URL
     transport: httpx.BaseTransport | None = field(default=None, compare=False)
+    # Which sandbox answers, "seed=7, scale=1, now=…" (set by connect(); None when unknown).
+    sandbox_state: str | None = field(default=None, compare=False)
 
     @property
     def is_sandbox(self) -> bool:
@@ -156,6 +158,23 @@ class Connection:
             return f"{SANDBOX_LABEL}, {self.sandbox}"
         where = f" ({'.'.join(p for p in (self.edge, self.region) if p)})" if self.region or self.edge else ""
         return f"Twilio account {self.account_sid}{where}"
+
+    @property
+    def cache_origin(self) -> str:
+        """Where this connection's data comes from, for the cache key: its Twilio hosts (region and
+        edge included) and, for a sandbox, which one (seed, scale and clock, or where it is served).
+
+        >>> connect("AC" + "0" * 32, "SK" + "0" * 32, "s", region="ie1", env={}).cache_origin
+        'https://*.ie1.twilio.com'
+        >>> from datetime import datetime, timezone
+        >>> from twibox_nb.sandbox import Sandbox
+        >>> connect(sandbox=Sandbox(seed=3, now=datetime(2026, 11, 27, tzinfo=timezone.utc))).cache_origin
+        'https://*.twilio.com sandbox(seed=3, scale=1, now=2026-11-27T00:00:00Z)'
+        """
+        origin = f"https://{self.host('*')}"
+        if self.sandbox is None:
+            return origin
+        return f"{origin} sandbox({self.sandbox_state or self.sandbox})"
 
     def host(self, product: str) -> str:
         """``{product}.{edge}.{region}.twilio.com`` (only the parts that are set)."""
@@ -319,14 +338,19 @@ def _sandbox_connection(sandbox: bool | str | Sandbox, transport: httpx.BaseTran
     from ..sandbox import DEMO_CREDENTIALS, Sandbox
 
     c = DEMO_CREDENTIALS
-    if isinstance(sandbox, Sandbox):
+    state = None  # unknown: a loopback server is named by its URL, a transport given with sandbox=True by nothing
+    if sandbox is True and transport is None:
+        sandbox = Sandbox()
+    if sandbox is True:
+        where, chosen = "in-process", transport
+    elif isinstance(sandbox, Sandbox):
         where, chosen = "in-process", transport or sandbox.transport()
-    elif sandbox is True:
-        where, chosen = "in-process", transport or Sandbox().transport()
+        # Its data depends on the seed, the scale and the clock (read now: the moment a live clock had).
+        state = f"seed={sandbox.seed}, scale={sandbox.scale:g}, now={sandbox.account.now():%Y-%m-%dT%H:%M:%SZ}"
     elif isinstance(sandbox, str):
         where, chosen = sandbox.rstrip("/"), LoopbackTransport(sandbox, transport)
     else:
         raise CredentialsError(
             f"sandbox={sandbox!r}: use True, a loopback URL such as 'http://127.0.0.1:8765', or a Sandbox"
         )
-    return Connection(c.account_sid, c.api_key, Secret(c.api_secret), None, None, where, chosen)
+    return Connection(c.account_sid, c.api_key, Secret(c.api_secret), None, None, where, chosen, state)

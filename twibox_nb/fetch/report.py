@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Literal
 
 from .._exceptions import TwiboxError
-from .session import StopReason
 
-if TYPE_CHECKING:
-    pass
+StopReason = Literal["complete", "page_cap", "cycle", "range_start_passed", "error"]
+
+#: Why a fetch stopped, in words: the one wording of each stop reason (an error's own message follows it).
+STOP_WORDS: dict[StopReason, str] = {
+    "complete": "complete",
+    "page_cap": "stopped at the page cap with more pages left",
+    "cycle": "stopped: a next-page link pointed back at a page already fetched",
+    "range_start_passed": "stopped once the records were older than the range start",
+    "error": "stopped by an error",
+}
 
 
 @dataclass(frozen=True)
@@ -55,13 +62,7 @@ class FetchReport:
 
     def summary(self) -> str:
         """One plain sentence for a warning or a log line."""
-        why = {
-            "complete": "complete",
-            "page_cap": "stopped at the page cap with more pages left",
-            "cycle": "stopped: a next-page link pointed back at a page already fetched",
-            "range_start_passed": "stopped once the records were older than the range start",
-            "error": f"stopped by an error: {self.error}",
-        }[self.stop_reason]
+        why = STOP_WORDS[self.stop_reason] + (f": {self.error}" if self.stop_reason == "error" else "")
         retries = f" ({self.retries} {'retry' if self.retries == 1 else 'retries'})" if self.retries else ""
         missing = " (records are missing)" if self.truncated else ""
         counted = (

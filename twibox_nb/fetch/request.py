@@ -11,13 +11,11 @@ from __future__ import annotations
 import httpx
 
 from .._exceptions import UnsafeRequestError
-from .._version import __version__
 from ..model.catalog import find_endpoint
 from ..model.dates import DateRange, render_tokens
 from ..model.spec import MetricSpec, RequestSpec
 from .connection import Connection
-
-USER_AGENT = f"twibox_nb/{__version__} (+https://github.com/twibox/twibox_nb)"
+from .session import DEFAULT_HEADERS
 
 
 def resolve_params(request: RequestSpec, date_range: DateRange) -> list[tuple[str, str]]:
@@ -46,5 +44,5 @@ def build_request(spec: MetricSpec | RequestSpec, conn: Connection, date_range: 
     if request.method != "GET":  # RequestSpec refuses it already; this guards hand-made objects
         raise UnsafeRequestError("only GET requests are sent: twibox_nb only reads")
     url = conn.route(request.base_url) + request.path.replace("{AccountSid}", conn.account_sid)
-    headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **dict(request.headers)}
+    headers = {**DEFAULT_HEADERS, **dict(request.headers)}
     return httpx.Request("GET", url, params=resolve_params(request, date_range), headers=headers)

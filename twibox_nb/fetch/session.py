@@ -21,12 +21,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .._exceptions import FetchError, ResponseFormatError, TwiboxError, TwilioAPIError, UnsafeRequestError
+from .._version import __version__
 from ..model.records import find_records
 from .hosts import is_twilio_url
 
@@ -53,8 +53,6 @@ def _json_decoder() -> Callable[[bytes], Any]:
 
 _decode_json = _json_decoder()
 
-StopReason = Literal["complete", "page_cap", "cycle", "range_start_passed", "error"]
-Pagination = Literal["none", "next_page"]
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
 Jitter = Callable[[], float]  # a draw in [0, 1), like random.random
@@ -67,11 +65,10 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _DROP_HEADERS = frozenset({"host", "authorization", "content-length", "content-type", "transfer-encoding", "cookie"})
 
 
-def _user_agent() -> str:
-    try:
-        return f"twibox_nb/{version('twibox-nb')}"
-    except PackageNotFoundError:  # a source tree that was never installed
-        return "twibox_nb"
+#: How twibox_nb names itself to Twilio, on every request it sends.
+USER_AGENT = f"twibox_nb/{__version__} (+https://github.com/twibox/twibox_nb)"
+#: The headers of every request: the JSON answer, and who asks.
+DEFAULT_HEADERS = {"Accept": "application/json", "User-Agent": USER_AGENT}
 
 
 # --- retries -------------------------------------------------------------------------------------
@@ -195,7 +192,7 @@ class _Session:
             auth=conn.auth(),
             follow_redirects=False,  # a redirect could carry the credentials elsewhere
             timeout=httpx.Timeout(policy.timeout),
-            headers={"Accept": "application/json", "User-Agent": _user_agent()},
+            headers=DEFAULT_HEADERS,
             **({"limits": limits} if limits is not None else {}),
         )
 

@@ -21,23 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .._exceptions import FetchError, ResponseFormatError, TwiboxError, TwilioAPIError, UnsafeRequestError
-from .chain import PageFetcher, _follow
+from .._exceptions import FetchError, TwiboxError, UnsafeRequestError
+from ..model.spec import Pagination
+from .chain import ChainEnd, PageBudget, PageFetcher, check_options, follow_chain
 from .pagination import DEFAULT_TOKEN_PARAM
-from .report import FetchReport, Progress
-from .session import (
-    _DONE,
-    _DROP_HEADERS,
-    Clock,
-    Jitter,
-    Page,
-    Pagination,
-    RetryPolicy,
-    Sleep,
-    StopReason,
-    _check_get,
-    _Session,
-)
+from .report import FetchReport, Progress, StopReason
+from .session import _DONE, Clock, Jitter, Page, RetryPolicy, Sleep, _check_get, _Session
 from .slices import DEFAULT_CONCURRENCY, check_concurrency
 
 if TYPE_CHECKING:
@@ -121,14 +110,19 @@ class SliceFetcher:
     the number of requests in flight halves and creeps back up after a run of successes; the
     request itself is retried as ``policy`` says.
 
-    ``max_pages`` caps the pages of all slices together: the first pages of the first
-    ``max_pages`` slices are reserved up front (so which pages a cap leaves out does not depend on
-    thread timing), later pages are granted while the budget lasts; a slice refused a page stops
-    and the report says ``page_cap`` (truncated). An error before any page is raised; an error after some
-    pages stops every slice and ends the fetch with ``stop_reason="error"`` (truncated). After
-    the iteration, :attr:`report` sums everything up (``slices``, ``concurrency`` = the most
-    requests in flight, ``throttled_to``) and :attr:`slice_reports` says how each slice ended
-    (None for a slice stopped because another one ended the fetch).
+    Each slice is one :func:`~twibox_nb.fetch.chain.follow_chain`, the loop a
+    :class:`PageFetcher` walks too, iterated in a worker thread. ``max_pages`` caps the pages of
+    all slices together, through one shared :class:`~twibox_nb.fetch.chain.PageBudget`: the first
+    pages of the first ``max_pages`` slices are reserved up front (so which pages a cap leaves out
+    does not depend on thread timing), later pages are granted while the budget lasts; a slice
+    refused a page stops and the report says ``page_cap`` (truncated). An error before any page is
+    raised; an error after some pages stops every slice and ends the fetch with
+    ``stop_reason="error"`` (truncated). After the iteration, :attr:`report` sums everything up
+    (``slices``, ``concurrency`` = the most requests in flight, ``throttled_to``; ``next_url`` as
+    for a single chain: the page that failed, the first page over the cap, or the link of the first
+    slice that looped back) and :attr:`slice_reports` says how each slice ended (None for a slice
+    stopped because another one ended the fetch; ``requests`` and ``retries`` are counted for the
+    whole fetch only).
 
     >>> from twibox_nb.fetch.connection import connect
     >>> conn = connect(sandbox=True)
@@ -160,10 +154,7 @@ class SliceFetcher:
             raise ValueError("SliceFetcher needs at least one slice")
         for part in self.slices:
             _check_get(part.request)
-        if pagination not in ("none", "next_page"):
-            raise ValueError(f"pagination must be 'none' or 'next_page', got {pagination!r}")
-        if max_pages is not None and max_pages < 1:
-            raise ValueError(f"max_pages must be at least 1 (or None for no cap), got {max_pages!r}")
+        check_options(pagination, max_pages)
         self.conn = conn
         self.concurrency = check_concurrency(concurrency)
         self.pagination = pagination
@@ -191,11 +182,13 @@ class SliceFetcher:
         pending: queue.Queue[int] = queue.Queue()
         for index in range(n):
             pending.put(index)
-        stop = threading.Event()  # no new request: the cap was reached or a slice failed
+        stop = threading.Event()  # no new request: a slice failed, or the consumer went away
         abandoned = threading.Event()  # the consumer went away: drop what is left
+        # The first pages of the first max_pages slices are reserved up front, so the pages a cap
+        # leaves out do not depend on thread timing; later pages are granted while the budget lasts.
+        budget = PageBudget(self.max_pages, reserved=n)
         lock = threading.Lock()
-        reserved = min(n, self.max_pages) if self.max_pages is not None else 0  # first pages, up front
-        shared: dict[str, Any] = {"reserved": reserved, "capped": None, "error": None, "failed_at": None}
+        failure: list[tuple[TwiboxError, str | None]] = []  # the first error that ended the fetch, and where
         started = self.clock()
 
         def put(item: Any) -> bool:
@@ -207,70 +200,38 @@ class SliceFetcher:
                     continue
             return False
 
-        def fail(index: int, error: TwiboxError, url: httpx.URL) -> None:
+        def fail(error: TwiboxError, at: str | None) -> None:
             with lock:
-                if shared["error"] is None:
-                    shared["error"], shared["failed_at"] = error, str(url)
+                if not failure:
+                    failure.append((error, at))
             stop.set()
 
         def chain(index: int, session: _Session) -> None:
+            if stop.is_set():
+                return  # another slice ended the fetch: this one is not started (no report)
             part = self.slices[index]
-            first = part.request.url
-            headers = httpx.Headers({k: v for k, v in part.request.headers.items() if k.lower() not in _DROP_HEADERS})
-            chain_started = self.clock()
-            visited: set[str] = set()
-            pages = records = 0
-            url = first
-
-            def finish(reason: StopReason, truncated: bool, error: TwiboxError | None = None) -> None:
-                self.slice_reports[index] = FetchReport(
-                    pages, records, 0, 0, self.clock() - chain_started, reason, truncated, error
-                )
-
-            while True:
-                if stop.is_set():
-                    return  # another slice ended the fetch: this one is incomplete (no report)
-                if self.max_pages is not None:
-                    # The first pages of the first max_pages slices are reserved up front, so the
-                    # pages a cap leaves out do not depend on thread timing; later pages are
-                    # granted while the budget lasts.
-                    with lock:
-                        granted = index < self.max_pages if pages == 0 else shared["reserved"] < self.max_pages
-                        if not granted:
-                            if shared["capped"] is None:
-                                shared["capped"] = str(url)
-                            return
-                        if pages > 0:
-                            shared["reserved"] += 1
-                visited.add(str(url))
-                try:
-                    page = session.get_page(url, headers, pages, self.clock)
-                except (TwilioAPIError, ResponseFormatError, FetchError) as exc:
-                    finish("error", True, exc)
-                    fail(index, exc, url)
-                    return
-                body = page.body
-                pages += 1
-                records += len(page.records)
-                nxt, reason, refused = _follow(
-                    body,
-                    url=url,
-                    first=first,
-                    pagination=self.pagination,
-                    token_param=self.token_param,
-                    stop_when=part.stop_when,
-                    visited=visited,
-                )
-                if refused is not None:
-                    finish("error", True, refused)
-                    put((index, page))
-                    fail(index, refused, nxt)
-                    return
-                if reason is not None:
-                    finish(reason, reason == "cycle")
-                if not put((index, page)) or reason is not None:
-                    return
-                url = nxt
+            ends: list[ChainEnd] = []
+            steps = follow_chain(
+                session,
+                part.request,
+                budget,
+                pagination=self.pagination,
+                token_param=self.token_param,
+                stop_when=part.stop_when,
+                reserved=index < budget.reserved,
+                clock=self.clock,
+                on_end=ends.append,
+            )
+            try:
+                for page in steps:  # each step sends at most one request
+                    if not put((index, page)) or ends or stop.is_set():
+                        break  # the chain ended with this page, or the fetch did (no report then)
+            finally:
+                steps.close()
+            if ends:
+                self.slice_reports[index] = ends[0].report
+                if ends[0].report.error is not None:
+                    fail(ends[0].report.error, ends[0].stopped_at)
 
         def work(session: _Session) -> None:
             try:
@@ -281,7 +242,7 @@ class SliceFetcher:
                         return
                     chain(index, session)
             except BaseException as exc:  # a bug or an interrupt in a worker must not hang the consumer
-                fail(-1, FetchError(f"a fetch worker failed: {type(exc).__name__}: {exc}"), httpx.URL())
+                fail(FetchError(f"a fetch worker failed: {type(exc).__name__}: {exc}"), str(httpx.URL()))
             finally:
                 put(_DONE)
 
@@ -317,14 +278,18 @@ class SliceFetcher:
             for thread in threads:
                 thread.join()
             session.client.close()
-        error: TwiboxError | None = shared["error"]
-        reasons = [r.stop_reason for r in self.slice_reports if r is not None]
+        error, failed_at = failure[0] if failure else (None, None)
+        ended = [r for r in self.slice_reports if r is not None]
         if error is not None:
             reason: StopReason = "error"
-        elif shared["capped"] is not None:
-            reason = "page_cap"
+            next_url = failed_at
+        elif budget.capped:
+            reason, next_url = "page_cap", budget.capped_at
         else:
+            reasons = {e.stop_reason for e in ended}
             reason = next((r for r in ("cycle", "range_start_passed") if r in reasons), "complete")
+            # A cycle keeps the link that looped back, as a single chain does (the first slice's that cycled).
+            next_url = next((e.next_url for e in ended if e.stop_reason == "cycle"), None)
         truncated = reason in ("page_cap", "cycle") or (reason == "error" and pages > 0)
         self.report = FetchReport(
             pages=pages,
@@ -335,7 +300,7 @@ class SliceFetcher:
             stop_reason=reason,
             truncated=truncated,
             error=error,
-            next_url=shared["failed_at"] if error is not None else shared["capped"],
+            next_url=next_url,
             slices=n,
             concurrency=limiter.peak,
             throttled_to=limiter.lowest if limiter.lowest < self.concurrency else None,

@@ -91,15 +91,9 @@ def _stop_when(spec: MetricSpec, date_range: DateRange) -> Callable[[Any], bool]
 
 
 def _origin(conn: Connection, spec: MetricSpec) -> str:
-    """Where a window's data came from, for the cache key: the host asked, and which sandbox."""
-    origin = conn.route(spec.request.base_url)
-    if conn.is_sandbox:
-        account = getattr(getattr(conn.transport, "app", None), "account", None)
-        gen = getattr(account, "gen", None)
-        seed, scale = getattr(gen, "seed", None), getattr(gen, "scale", None)
-        known = seed is not None and scale is not None
-        origin += f" sandbox(seed={seed}, scale={scale:g})" if known else f" {conn.label}"
-    return origin
+    """Where a window's data came from, for the cache key: the connection's Twilio hosts (region and
+    edge included) and which sandbox, as the connection knows it; the spec's own host is in its identity."""
+    return conn.cache_origin
 
 
 def _resolve_cache(cache: Cache | bool | str | None, conn: Connection) -> Cache | None:
