@@ -162,14 +162,14 @@ class Connection:
     @property
     def cache_origin(self) -> str:
         """Where this connection's data comes from, for the cache key: its Twilio hosts (region and
-        edge included) and, for a sandbox, which one (seed, scale and clock, or where it is served).
+        edge included) and, for a sandbox, which one (seed and scale, or where it is served).
 
         >>> connect("AC" + "0" * 32, "SK" + "0" * 32, "s", region="ie1", env={}).cache_origin
         'https://*.ie1.twilio.com'
         >>> from datetime import datetime, timezone
         >>> from twibox_nb.sandbox import Sandbox
         >>> connect(sandbox=Sandbox(seed=3, now=datetime(2026, 11, 27, tzinfo=timezone.utc))).cache_origin
-        'https://*.twilio.com sandbox(seed=3, scale=1, now=2026-11-27T00:00:00Z)'
+        'https://*.twilio.com sandbox(seed=3, scale=1)'
         """
         origin = f"https://{self.host('*')}"
         if self.sandbox is None:
@@ -345,8 +345,9 @@ def _sandbox_connection(sandbox: bool | str | Sandbox, transport: httpx.BaseTran
         where, chosen = "in-process", transport
     elif isinstance(sandbox, Sandbox):
         where, chosen = "in-process", transport or sandbox.transport()
-        # Its data depends on the seed, the scale and the clock (read now: the moment a live clock had).
-        state = f"seed={sandbox.seed}, scale={sandbox.scale:g}, now={sandbox.account.now():%Y-%m-%dT%H:%M:%SZ}"
+        # A closed window's data depend on the seed and the scale only (each day is generated from
+        # them); the clock decides only which of today's records exist, and open windows are never cached.
+        state = f"seed={sandbox.seed}, scale={sandbox.scale:g}"
     elif isinstance(sandbox, str):
         where, chosen = sandbox.rstrip("/"), LoopbackTransport(sandbox, transport)
     else:

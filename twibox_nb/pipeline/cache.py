@@ -10,10 +10,10 @@ fetched again, and a window whose fetch was truncated or failed is never stored.
 directory (``platformdirs.user_cache_path("twibox_nb")``), file ``windows.sqlite3``.
 
 **Key.** ``(account SID, origin, metric identity, window start, window end)``: the origin is the
-connection's host for the request (region and edge included) and, for a sandbox, its seed and
-scale (or where it is served), so entries are never shared between accounts or between sandboxes;
-the metric identity (:func:`twibox_nb.store.points.metric_identity`) covers the request, the
-value, the dimension, the date and the expression. **Value:** the window's rows as the
+connection's ``cache_origin``, its Twilio hosts (region and edge included) and, for a sandbox, its
+seed and scale (or where it is served), so entries are never shared between accounts or between
+sandboxes; the metric identity (:func:`twibox_nb.model.identity.metric_identity`) covers the
+request's host and path, the value, the dimension, the date and the expression. **Value:** the window's rows as the
 expression produced them (before the metric's own date clip, so a later range can reuse them),
 with the record and page counts and the time they were stored. Rows are compressed JSON; no
 credentials or headers are ever written.
