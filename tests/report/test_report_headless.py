@@ -30,7 +30,7 @@ import twibox_nb as tb
 from twibox_nb.sandbox import DEMO_CREDENTIALS
 
 from ..conftest import REPO
-from ..unit.test_notebook_hygiene import PATTERNS
+from ..project.test_notebook_hygiene import PATTERNS
 
 REPORT = REPO / "notebooks" / "03-report.ipynb"
 CHROMIUM = "/usr/bin/chromium"

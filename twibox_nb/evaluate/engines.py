@@ -86,7 +86,7 @@ FAST_LIMITS: dict[str, int] = {
 }
 
 #: Built-ins whose work is bounded by their input and the limits above, and which stop at the
-#: fast engine's deadline (checked here against runaways: see tests/unit/test_engines.py). An
+#: fast engine's deadline (checked here against runaways: see tests/evaluate/test_engines.py). An
 #: expression that calls only these, and defines no function of its own (recursion), cannot run
 #: away in this process. Left out on purpose: $distinct, $keys, $zip, $sort, $reverse, $shuffle,
 #: $spread, $each, $sift, $map, $filter, $reduce, $single (slow on large arrays, or calling
