@@ -36,7 +36,7 @@ from ..evaluate.custom import DEFAULT_TIMEOUT, custom_expression
 from ..evaluate.generated import Selection, generate
 from ..fetch.chain import PageFetcher
 from ..fetch.connection import Connection
-from ..fetch.report import FetchReport, Progress
+from ..fetch.report import STOP_WORDS, FetchReport, Progress
 from ..fetch.request import build_request
 from ..model.dates import DateRange, check_interval, resolve_range
 from ..model.records import find_records
@@ -252,13 +252,7 @@ def point_at(text: str, position: int | None) -> str | None:
     return f"{line}\n{' ' * (index - start)}^"
 
 
-_STOPS = {
-    "complete": "complete: the last page had no next page",
-    "page_cap": "stopped at the page cap with more pages left",
-    "cycle": "stopped: a next-page link pointed back at a page already fetched",
-    "range_start_passed": "stopped once the records were older than the range start",
-    "error": "stopped by an error",
-}
+_STOPS = {**STOP_WORDS, "complete": "complete: the last page had no next page"}  # the panel says why
 
 
 def paging_lines(stored: StoredFetch) -> list[tuple[str, str]]:

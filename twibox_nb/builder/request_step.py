@@ -24,7 +24,7 @@ from ..fetch.request import build_request, resolve_params
 from ..model.catalog import ENDPOINTS, DateFilter, Endpoint, find_endpoint
 from ..model.dates import TOKENS, DateRange, resolve_range
 from ..model.records import find_records
-from ..model.spec import Count, Dynamic, Field, Pagination, RequestSpec
+from ..model.spec import PAGE_CAPS, PAGINATIONS, Count, Dynamic, Field, Pagination, RequestSpec
 from . import field_choices, token_menu
 from .fields import FieldInfo, discover_fields
 from .token_menu import RowPreview, TokenChoice
@@ -226,11 +226,11 @@ class RequestStep:
         raise ValueError(f"rows are 'params' or 'headers', not {kind!r}")
 
     def set_pagination(self, pagination: str, max_pages: int | None = None) -> None:
-        if pagination not in ("none", "next_page"):
+        if pagination not in PAGINATIONS:
             raise ChoiceError("request", f"pagination {pagination!r}: use 'none' or 'next_page'")
         self.pagination = pagination  # type: ignore[assignment]
         if max_pages is not None:
-            if isinstance(max_pages, bool) or not isinstance(max_pages, int) or not 1 <= max_pages <= 100_000:
+            if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages not in PAGE_CAPS:
                 raise ChoiceError("request", f"page cap {max_pages!r}: a whole number of pages from 1 to 100,000")
             self.max_pages = max_pages
 

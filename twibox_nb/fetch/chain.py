@@ -21,12 +21,12 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .._exceptions import FetchError, ResponseFormatError, TwiboxError, TwilioAPIError, UnsafeRequestError
-from ..model.spec import Pagination
+from ..model.spec import PAGINATIONS, Pagination
 from .hosts import is_twilio_url
 from .pagination import DEFAULT_TOKEN_PARAM, detect
 from .report import FetchReport, Progress, StopReason
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: The pagination kinds a fetch accepts (``"none"``, ``"next_page"``), as the metric spec defines them.
-PAGINATIONS: tuple[str, ...] = get_args(Pagination)
 
 
 def check_options(pagination: str, max_pages: int | None) -> None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from urllib.parse import urlsplit
 
 import httpx
 
-#: A Twilio host name, ``<product>[.<edge>][.<region>].twilio.com``; group 1 is the product. The
-#: sandbox keeps an identical copy (it imports nothing of twibox_nb outside itself).
-TWILIO_HOST = re.compile(r"^([a-z0-9-]+)(?:\.[a-z0-9-]+)*\.twilio\.com$")
+# TWILIO_HOST: <product>[.<edge>][.<region>].twilio.com, group 1 the product, defined once in
+# model.spec; the sandbox keeps an identical copy (it imports nothing of twibox_nb outside itself).
+from ..model.spec import TWILIO_HOST
+
+__all__ = ["TWILIO_HOST", "is_loopback_url", "is_twilio_url"]
 
 
 def is_twilio_url(url: httpx.URL | str) -> bool:

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .._exceptions import DateRangeError, SpecError
 from .._files import atomic_write_text
@@ -41,13 +41,16 @@ Aggregation = Literal["latest", "sum", "min", "max", "average", "count"]
 AGGREGATIONS: tuple[str, ...] = ("latest", "sum", "min", "max", "average", "count")
 Trend = Literal["up", "down"]
 Pagination = Literal["none", "next_page"]
+PAGINATIONS: tuple[str, ...] = get_args(Pagination)
+PAGE_CAPS = range(1, 100_001)  # max_pages: at least one page, at most 100,000
+# A Twilio host, {product}.{edge}.{region}.twilio.com: the one pattern (fetch.hosts uses it too).
+TWILIO_HOST = re.compile(r"^([a-z0-9-]+)(?:\.[a-z0-9-]+)*\.twilio\.com$")
 
 # Names and values that would put a credential into a saved file.
 _SECRET_NAME = re.compile(r"(?i)(authori[sz]ation|auth|token|secret|password|passwd|api[-_]?key|cookie|credential)")
 _ALLOWED_NAMES = frozenset({"PageToken"})  # Twilio's paging parameter is not a credential
 _SECRET_VALUE = re.compile(r"(?i)^\s*(basic|bearer|digest)\s+\S+|^[0-9a-f]{32}$")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
-_TWILIO_BASE = re.compile(r"^https://[a-z0-9-]+(\.[a-z0-9-]+)*\.twilio\.com$")
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ class RequestSpec:
                 "account (send messages, delete resources)",
             )
         set_(self, "method", "GET")
-        if not isinstance(self.base_url, str) or not _TWILIO_BASE.match(self.base_url.rstrip("/")):
+        if not isinstance(self.base_url, str) or not _is_twilio_base(self.base_url.rstrip("/")):
             raise SpecError(
                 "request.base_url", f"{self.base_url!r} is not a Twilio product host such as https://api.twilio.com"
             )
@@ -145,12 +148,12 @@ class RequestSpec:
             raise SpecError(
                 "request.path", f"unknown placeholder {{{sorted(unknown)[0]}}}: only {{AccountSid}} is filled in"
             )
-        if self.pagination not in ("none", "next_page"):
+        if self.pagination not in PAGINATIONS:
             raise SpecError("request.pagination", f"{self.pagination!r}: use 'none' or 'next_page'")
         if (
             isinstance(self.max_pages, bool)
             or not isinstance(self.max_pages, int)
-            or not 1 <= self.max_pages <= 100_000
+            or self.max_pages not in PAGE_CAPS
         ):
             raise SpecError("request.max_pages", f"{self.max_pages!r}: a whole number of pages, at least 1")
         _refuse_credentials("request.headers", self.headers)
@@ -323,6 +326,12 @@ class MetricSpec(MetricFile):
     def replace(self, **changes: Any) -> MetricSpec:
         """A copy with some fields changed (specs are immutable)."""
         return replace(self, **changes)
+
+
+def _is_twilio_base(url: str) -> bool:
+    """``https://`` and a Twilio host, nothing after it."""
+    scheme, _, host = url.partition("://")
+    return scheme == "https" and bool(TWILIO_HOST.match(host))
 
 
 def _choice(where: str, value: Any, flags: dict[str, type]) -> Any:

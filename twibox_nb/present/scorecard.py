@@ -19,7 +19,7 @@ import pandas as pd
 from .._exceptions import SpecError
 from ..aggregate.combine import interval_series
 from ..aggregate.frames import summarize
-from ..fetch.connection import Connection
+from ..fetch.connection import SANDBOX_LABEL, Connection
 from .goals import Goal, goal_progress
 
 ScorecardCompare = Literal["previous_period", "same_period_last_year", "goal"]
@@ -191,7 +191,7 @@ class Scorecard:
                 "</tr>"
             )
         sandbox = (
-            '<div style="color:#9a6700;font-size:12px">SANDBOX (demo data, not a real Twilio account)</div>'
+            f'<div style="color:#9a6700;font-size:12px">{SANDBOX_LABEL}</div>'
             if self.is_sandbox
             else ""
         )

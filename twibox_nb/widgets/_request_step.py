@@ -15,6 +15,7 @@ import ipywidgets as widgets
 from .._exceptions import TwiboxError
 from ..builder.request_step import POST_DISABLED_REASON, base_urls, search_endpoints
 from ..builder.state import BuilderState
+from ..model.spec import PAGE_CAPS
 from ._common import MUTED, NOTE_STYLE, classed, esc, link
 
 Guard = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -226,7 +227,9 @@ class RequestStep(widgets.VBox):
             "builder-pagination",
         )
         self.max_pages = classed(
-            widgets.BoundedIntText(min=1, max=100_000, description="Page cap", layout=widgets.Layout(width="180px")),
+            widgets.BoundedIntText(
+                min=PAGE_CAPS[0], max=PAGE_CAPS[-1], description="Page cap", layout=widgets.Layout(width="180px")
+            ),
             "builder-max-pages",
         )
         self.preview_range = classed(
