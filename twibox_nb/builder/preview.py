@@ -32,15 +32,15 @@ from typing import Any
 import pandas as pd
 
 from ..aggregate.frames import aggregate, clip, parse_dates, rows_frame, total
-from ..evaluate.custom import DEFAULT_TIMEOUT, custom_expression
-from ..evaluate.generated import Selection, generate
+from ..evaluate.custom import DEFAULT_TIMEOUT
+from ..evaluate.evaluator import Evaluator
 from ..fetch.chain import PageFetcher
 from ..fetch.connection import Connection
 from ..fetch.report import STOP_WORDS, FetchReport, Progress
 from ..fetch.request import build_request
 from ..model.dates import DateRange, check_interval, resolve_range
 from ..model.records import find_records
-from ..model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
+from ..model.spec import Dynamic, Field, MetricSpec, RequestSpec
 from ..pipeline.result import Fetched, MetricResult, metric_result
 from .fields import FieldInfo, date_fields
 
@@ -53,7 +53,6 @@ __all__ = [
     "paging_lines",
     "point_at",
     "preview_result",
-    "selection_of",
 ]
 
 #: Rows of the aggregated frame the preview table shows.
@@ -132,15 +131,6 @@ def single_page_fetch(
     )
 
 
-def selection_of(spec: MetricSpec) -> Selection:
-    """What the generated expression reads, from the spec's value, dimension and date."""
-    return Selection(
-        value=None if isinstance(spec.value, Count) else spec.value.path,
-        dimension=spec.dimension.path if spec.dimension is not None else None,
-        date=None if isinstance(spec.date, Dynamic) else spec.date.path,
-    )
-
-
 def preview_result(
     spec: MetricSpec, stored: StoredFetch, *, timeout: float = DEFAULT_TIMEOUT, source: str | None = None
 ) -> MetricResult:
@@ -149,23 +139,13 @@ def preview_result(
     The expression is the spec's custom one, or the one generated for each body's list key.
     Raises :class:`~twibox_nb.ExpressionError` (a syntax error with its position, a timeout …).
     """
-    custom = custom_expression(spec.expression, timeout=timeout) if spec.expression else None
-    selection = selection_of(spec)
-    generated: dict[str | None, Any] = {}
-    rows: list[dict[str, Any]] = []
-    text = spec.expression or ""
-    for body in stored.bodies:
-        if custom is not None:
-            expression = custom
-        else:
-            key = find_records(body)[0]
-            if key not in generated:
-                generated[key] = generate(key, selection)
-            expression = generated[key]
-            text = text or expression.text
-        rows.extend(expression.evaluate(body))
-    if not text:
-        text = generate(stored.list_key, selection).text
+    evaluator = Evaluator(spec, timeout)
+    rows = [row for body in stored.bodies for row in evaluator.rows(body)]
+    # The text shown: the custom expression, else the one generated for the first page (or the list key).
+    first = stored.bodies[0] if stored.bodies else None
+    text = spec.expression or (
+        evaluator.text(first) if first is not None else evaluator.generated_for(stored.list_key).text
+    )
     dynamic = isinstance(spec.date, Dynamic)
     interval = check_interval(spec.interval)
     frame = rows_frame(rows, stamp=stored.fetched_at if dynamic else None)

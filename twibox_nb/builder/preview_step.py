@@ -13,6 +13,7 @@ from typing import Any
 
 from .._exceptions import ChoiceError, ExpressionError, SpecError, TwiboxError
 from ..evaluate.custom import custom_expression
+from ..evaluate.evaluator import selection_of
 from ..evaluate.generated import generate
 from ..fetch.connection import Connection
 from ..fetch.report import Progress
@@ -50,7 +51,7 @@ class PreviewStep:
     @property
     def generated_expression(self) -> str:
         """The JSONata the value, dimension and date choices generate (one row per record)."""
-        return generate(self.list_key, previews.selection_of(self.spec.replace(expression=None))).text
+        return generate(self.list_key, selection_of(self.spec.replace(expression=None))).text
 
     @property
     def customised(self) -> bool:

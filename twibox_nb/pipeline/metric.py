@@ -19,8 +19,7 @@ from typing import Any
 
 from .._exceptions import FetchError, ResponseFormatError, TruncationWarning, TwilioAPIError
 from ..aggregate.frames import aggregate, clip, rows_frame, total
-from ..evaluate.custom import custom_expression
-from ..evaluate.generated import Selection, generate
+from ..evaluate.evaluator import Evaluator
 from ..fetch.chain import PageFetcher
 from ..fetch.connection import Connection
 from ..fetch.report import FetchReport, Progress
@@ -33,42 +32,10 @@ from ..model.catalog import find_endpoint
 from ..model.dates import DateRange, check_interval, comparison_range, resolve_range
 from ..model.identity import metric_identity
 from ..model.records import find_records
-from ..model.spec import Count, Dynamic, MetricSpec
+from ..model.spec import Dynamic, MetricSpec
 from ..model.twilio_dates import date_keys, moment_key
 from .cache import Cache, WindowKey, default_cache, is_closed
 from .result import Fetched, MetricResult, combine_results, metric_result
-
-
-def _selection(spec: MetricSpec) -> Selection:
-    return Selection(
-        value=None if isinstance(spec.value, Count) else spec.value.path,
-        dimension=spec.dimension.path if spec.dimension is not None else None,
-        date=None if isinstance(spec.date, Dynamic) else spec.date.path,
-    )
-
-
-class _Evaluator:
-    """Turns page bodies into rows with the spec's expression (generated per list key, or custom)."""
-
-    def __init__(self, spec: MetricSpec, timeout: float) -> None:
-        self.spec = spec
-        self.selection = _selection(spec)
-        self.custom = custom_expression(spec.expression, timeout=timeout) if spec.expression else None
-        self.generated: dict[str | None, Any] = {}
-
-    def expression_for(self, body: Any):
-        if self.custom is not None:
-            return self.custom
-        key, _ = find_records(body)
-        if key not in self.generated:
-            self.generated[key] = generate(key, self.selection)
-        return self.generated[key]
-
-    def text(self, body: Any) -> str:
-        return self.expression_for(body).text
-
-    def rows(self, body: Any) -> list[dict[str, Any]]:
-        return self.expression_for(body).evaluate(body)
 
 
 def _stop_when(spec: MetricSpec, date_range: DateRange) -> Callable[[Any], bool] | None:
@@ -135,7 +102,7 @@ def _fetch_range(
     spec: MetricSpec,
     conn: Connection,
     *,
-    evaluator: _Evaluator,
+    evaluator: Evaluator,
     date_range: DateRange,
     interval: str,
     fetched_at: datetime,
@@ -290,7 +257,7 @@ def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positi
     current_range = resolve_range(date_range if date_range is not None else spec.date_range, fetched_at)
     interval = check_interval(interval if interval is not None else spec.interval)
     previous_range = comparison_range(current_range, compare)
-    evaluator = _Evaluator(spec, expression_timeout)
+    evaluator = Evaluator(spec, expression_timeout)
     options: dict[str, Any] = {"progress": progress, "sleep": sleep}
     if policy is not None:
         options["policy"] = policy
