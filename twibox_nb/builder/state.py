@@ -76,13 +76,12 @@ StepKey = Literal["request", "value", "dimension", "date", "preview", "describe"
 
 @dataclass(frozen=True)
 class Step:
-    """One step of the builder (``available`` False would list a step that is not built yet)."""
+    """One step of the builder."""
 
     key: StepKey
     number: int
     title: str
     optional: bool = False
-    available: bool = True
 
 
 # The reference product's six steps.
@@ -228,9 +227,9 @@ class BuilderState(RequestStep, FieldSteps, PreviewStep, DescribeStep):
         return next(s for s in STEPS if s.key == self.step)
 
     def next_step(self) -> Step | None:
-        """The next available step after the current one (None at the last one built so far)."""
+        """The step after the current one (None at the last one)."""
         later = [s for s in STEPS if s.number > self.current.number]
-        return later[0] if later and later[0].available else None
+        return later[0] if later else None
 
     def continue_problem(self) -> str | None:
         """What keeps Continue from moving on, in plain words (None when it may go on).

@@ -384,20 +384,14 @@ class MetricBuilder(widgets.VBox):
 
 def _indicator_html(current: str, connecting: bool) -> str:
     pills = []
-    steps: list[tuple[str, str, str, bool]] = [("connect", "", "Connect", True)] if connecting else []
-    steps += [(s.key, str(s.number), s.title, s.available) for s in STEPS]
-    for key, number, title, available in steps:
+    steps: list[tuple[str, str, str]] = [("connect", "", "Connect")] if connecting else []
+    steps += [(s.key, str(s.number), s.title) for s in STEPS]
+    for key, number, title in steps:
         here = key == ("connect" if connecting else current)
-        if here:
-            style = "background:#0969da;color:white;border-color:#0969da"
-        elif available:
-            style = "background:white;color:#24292f"
-        else:
-            style = f"background:#f6f8fa;color:{MUTED};opacity:0.6"
-        soon = "" if available else " title='coming soon'"
+        style = "background:#0969da;color:white;border-color:#0969da" if here else "background:white;color:#24292f"
         label = f"{number} {title}" if number else title
         pills.append(
-            f"<span class='twibox-step{' twibox-step-current' if here else ''}'{soon} style='display:inline-block;"
+            f"<span class='twibox-step{' twibox-step-current' if here else ''}' style='display:inline-block;"
             f"border:1px solid #d0d7de;border-radius:12px;padding:2px 10px;margin:2px 4px 2px 0;{style}'>"
             f"{esc(label)}</span>"
         )
