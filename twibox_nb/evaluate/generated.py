@@ -78,10 +78,6 @@ class Selection:
         """Count records (each counts 1)."""
         return cls(None, dimension, date)
 
-    @property
-    def is_count(self) -> bool:
-        return self.value is None
-
 
 @dataclass(frozen=True)
 class GeneratedExpression:

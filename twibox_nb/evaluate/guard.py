@@ -224,8 +224,3 @@ def evaluate_guarded(
 ) -> dict[str, Any]:
     """Evaluate a JSONata expression on JSON text in the shared worker process, stopping it after ``timeout`` s."""
     return _WORKER.evaluate(text, payload, timeout, engine=engine, limits=limits)
-
-
-def stop_worker() -> None:
-    """Stop the shared worker process now (it restarts on demand)."""
-    _WORKER.stop()
