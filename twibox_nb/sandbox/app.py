@@ -34,7 +34,7 @@ from .filters import (
     parse_date_value,
 )
 from .generator import ALERT_KINDS, CALL_STATUSES, day_start
-from .paging import Page, TimeQuery, envelope_2010, envelope_meta, list_page
+from .paging import PageSlice, TimeQuery, envelope_2010, envelope_meta, list_page
 from .usage import CATEGORIES, SUBRESOURCES, balance, period_totals, periods
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -195,7 +195,7 @@ class SandboxApp:
 
     # --- helpers --------------------------------------------------------------------------------
     def _list(
-        self, request: Request, key: str, page: Page, records: list, *, meta: bool, encoded: bool = False
+        self, request: Request, key: str, page: PageSlice, records: list, *, meta: bool, encoded: bool = False
     ) -> Reply:
         """A list page; ``encoded``: the records are JSON text already (see ``encode.py``)."""
         size, number = page_size(request.query), page_number(request.query)

@@ -25,7 +25,9 @@ MAX_CALL_SECONDS = 7_200 + 60
 
 
 @dataclass(frozen=True)
-class Page:
+class PageSlice:
+    """One page of a list, before it is rendered: its records and where it sits among the others."""
+
     items: list[Any]  # whatever the renderer takes: (table, index) pairs or list entries
     first_sid: str | None
     last_sid: str | None
@@ -122,7 +124,7 @@ class TimeQuery:
         t = self.table(day)
         return (t, index) if t.ts[index] <= self.account.now_ts() else None
 
-    def page(self, size: int, token: str | None) -> Page:
+    def page(self, size: int, token: str | None) -> PageSlice:
         if token and token.startswith("PB"):
             newer = _take(self.scan(before=self.position(token[2:])), size + 1)
             items = newer[:size][::-1]
@@ -135,7 +137,7 @@ class TimeQuery:
             has_next = len(items) > size
             items = items[:size]
             has_previous = after is not None
-        return Page(
+        return PageSlice(
             items=items,
             first_sid=items[0][0].sid[items[0][1]] if items else None,
             last_sid=items[-1][0].sid[items[-1][1]] if items else None,
@@ -153,7 +155,7 @@ def _take(iterator: Iterator, n: int) -> list:
     return out
 
 
-def list_page(items: Sequence[Any], sid_of: Callable[[Any], str], size: int, token: str | None) -> Page:
+def list_page(items: Sequence[Any], sid_of: Callable[[Any], str], size: int, token: str | None) -> PageSlice:
     """Paging over a small in-memory list with the same SID tokens."""
     sids = [sid_of(x) for x in items]
     start = 0
@@ -164,7 +166,7 @@ def list_page(items: Sequence[Any], sid_of: Callable[[Any], str], size: int, tok
         at = sids.index(sid)
         start = at + 1 if kind == "PA" else max(0, at - size)
     chunk = list(items[start : start + size])
-    return Page(
+    return PageSlice(
         items=chunk,
         first_sid=sid_of(chunk[0]) if chunk else None,
         last_sid=sid_of(chunk[-1]) if chunk else None,
@@ -186,7 +188,7 @@ def _query(params: list[tuple[str, str]], size: int, number: int, token: str | N
     return urlencode(kept)
 
 
-def _links(base: str, params: list[tuple[str, str]], *, size: int, number: int, page: Page, token: str | None):
+def _links(base: str, params: list[tuple[str, str]], *, size: int, number: int, page: PageSlice, token: str | None):
     """The first, next, previous and current page links of one page (next/previous may be None)."""
     return {
         "first": f"{base}?{_query(params, size, 0, None)}",
@@ -208,7 +210,7 @@ def envelope_2010(
     params: list[tuple[str, str]],
     size: int,
     number: int,
-    page: Page,
+    page: PageSlice,
     token: str | None,
 ) -> dict[str, Any]:
     """The 2010 API's list shape: relative ``next_page_uri`` and friends at the top level."""
@@ -236,7 +238,7 @@ def envelope_meta(
     params: list[tuple[str, str]],
     size: int,
     number: int,
-    page: Page,
+    page: PageSlice,
     token: str | None,
 ) -> dict[str, Any]:
     """The product APIs' list shape: records under ``meta.key``, absolute ``meta.next_page_url``."""
