@@ -207,6 +207,17 @@ def test_the_sandbox_imports_nothing_of_twibox_nb_outside_itself():
     assert found == []
 
 
+def test_every_module_is_under_500_lines_and_says_what_it_is_for():
+    long, silent = {}, []
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > 500:
+            long[module_name(path, PACKAGE)] = len(text.splitlines())
+        if not ast.get_docstring(ast.parse(text)):
+            silent.append(module_name(path, PACKAGE))
+    assert long == {} and silent == []
+
+
 def test_the_top_level_stays_small():
     modules = [p.name for p in PACKAGE.glob("*.py")]
     assert len(modules) <= 12, modules
