@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The pagination kinds a fetch accepts (``"none"``, ``"next_page"``), as the metric spec defines them.
-
 
 def check_options(pagination: str, max_pages: int | None) -> None:
     """ValueError unless ``pagination`` is a known kind and ``max_pages`` is None or at least 1."""
