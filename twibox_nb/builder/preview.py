@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..aggregate.frames import aggregate, clip, parse_dates, rows_frame, total
+from ..aggregate.frames import parse_dates
 from ..evaluate.custom import DEFAULT_TIMEOUT
 from ..evaluate.evaluator import Evaluator
 from ..fetch.chain import PageFetcher
@@ -41,7 +41,7 @@ from ..fetch.request import build_request
 from ..model.dates import DateRange, check_interval, resolve_range
 from ..model.records import find_records
 from ..model.spec import Dynamic, Field, MetricSpec, RequestSpec
-from ..pipeline.result import Fetched, MetricResult, metric_result
+from ..pipeline.result import MetricResult, fetched_from_rows, metric_result
 from .fields import FieldInfo, date_fields
 
 __all__ = [
@@ -146,14 +146,10 @@ def preview_result(
     text = spec.expression or (
         evaluator.text(first) if first is not None else evaluator.generated_for(stored.list_key).text
     )
-    dynamic = isinstance(spec.date, Dynamic)
     interval = check_interval(spec.interval)
-    frame = rows_frame(rows, stamp=stored.fetched_at if dynamic else None)
-    if not dynamic:
-        frame = clip(frame, stored.date_range)
-    data = aggregate(frame, spec.aggregation, interval, None if dynamic else stored.date_range)
-    value = total(frame, spec.aggregation)
-    current = Fetched(stored.date_range, frame, data, value, stored.report, stored.bodies[0] if stored.bodies else None)
+    current = fetched_from_rows(
+        spec, rows, stored.date_range, stored.report, interval=interval, fetched_at=stored.fetched_at, first_page=first
+    )
     notes = (f"this range: {stored.report.summary()}; the values are incomplete",) if stored.report.truncated else ()
     return metric_result(
         spec, current, None, source=source or stored.connection_label, is_sandbox=stored.is_sandbox,

@@ -18,7 +18,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .._exceptions import FetchError, ResponseFormatError, TruncationWarning, TwilioAPIError
-from ..aggregate.frames import aggregate, clip, rows_frame, total
 from ..evaluate.evaluator import Evaluator
 from ..fetch.chain import PageFetcher
 from ..fetch.connection import Connection
@@ -35,7 +34,7 @@ from ..model.records import find_records
 from ..model.spec import Dynamic, MetricSpec
 from ..model.twilio_dates import date_keys, moment_key
 from .cache import Cache, WindowKey, default_cache, is_closed
-from .result import Fetched, MetricResult, combine_results, metric_result
+from .result import Fetched, MetricResult, combine_results, fetched_from_rows, metric_result
 
 
 def _stop_when(spec: MetricSpec, date_range: DateRange) -> Callable[[Any], bool] | None:
@@ -198,11 +197,10 @@ def _fetch_range(
         if endpoint is not None and endpoint.list_key:
             text = evaluator.text({endpoint.list_key: []})
     rows = rows_by_window[0] if len(windows) == 1 else [row for part in rows_by_window for row in part]
-    frame = rows_frame(rows, stamp=fetched_at if dynamic else None)
-    if not dynamic:
-        frame = clip(frame, date_range)
-    data = aggregate(frame, spec.aggregation, interval, None if dynamic else date_range)
-    return Fetched(date_range, frame, data, total(frame, spec.aggregation), report, first_page), text
+    fetched = fetched_from_rows(
+        spec, rows, date_range, report, interval=interval, fetched_at=fetched_at, first_page=first_page
+    )
+    return fetched, text
 
 
 def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positionally)

@@ -15,11 +15,11 @@ from typing import Any
 import pandas as pd
 
 from ..aggregate.combine import combine_data, summary_of
-from ..aggregate.frames import Summary, summarize
+from ..aggregate.frames import Summary, aggregate, clip, rows_frame, summarize, total
 from ..fetch.report import FetchReport
 from ..model.calculated import CalculatedMetric
 from ..model.dates import DateRange
-from ..model.spec import MetricSpec
+from ..model.spec import Dynamic, MetricSpec
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,28 @@ class MetricResult:
             lines.append(f"  compared: {self.previous.date_range}: {self.previous.report.summary()}")
         lines += [f"  warning:  {w}" for w in self.warnings]
         return "\n".join(lines)
+
+
+def fetched_from_rows(
+    spec: MetricSpec,
+    rows: list[dict[str, Any]],
+    date_range: DateRange,
+    report: Any,
+    *,
+    interval: str,
+    fetched_at: datetime,
+    first_page: Any = None,
+) -> Fetched:
+    """The rows an expression yielded for one range, as a :class:`Fetched`: typed, then clipped to
+    ``[start, end)`` on each record's own date (a dynamic-date metric's rows are stamped with
+    ``fetched_at`` instead), aggregated per interval, and totalled. Fetches and previews both end here.
+    """
+    dynamic = isinstance(spec.date, Dynamic)
+    frame = rows_frame(rows, stamp=fetched_at if dynamic else None)
+    if not dynamic:
+        frame = clip(frame, date_range)
+    data = aggregate(frame, spec.aggregation, interval, None if dynamic else date_range)
+    return Fetched(date_range, frame, data, total(frame, spec.aggregation), report, first_page)
 
 
 def metric_result(
