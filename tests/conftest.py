@@ -19,6 +19,9 @@ from twibox_nb.sandbox import Sandbox
 REPO = Path(__file__).resolve().parents[1]
 # A fixed "now" (a Friday afternoon) keeps every test reproducible; today is partly filled.
 NOW = datetime(2026, 11, 27, 15, 30, 0, tzinfo=timezone.utc)
+# The 2010 API's account path as metric specs write it, and its Messages list.
+ACCOUNT_PATH = "/2010-04-01/Accounts/{AccountSid}"
+MESSAGES_PATH = f"{ACCOUNT_PATH}/Messages.json"
 
 
 # --- nothing outside the repository -------------------------------------------------------------

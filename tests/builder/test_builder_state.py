@@ -21,9 +21,9 @@ from twibox_nb.library import load_metric
 from twibox_nb.model.calculated import CalculatedMetric
 from twibox_nb.model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
 
-from ..conftest import NOW, RecordingTransport
+from ..conftest import MESSAGES_PATH, NOW, RecordingTransport
 
-MESSAGES = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
+MESSAGES = MESSAGES_PATH
 
 
 @pytest.fixture

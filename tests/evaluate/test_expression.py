@@ -27,7 +27,7 @@ from twibox_nb.evaluate.jsonata_ast import (
 from twibox_nb.evaluate.rows import rows_from_result
 from twibox_nb.model.records import find_records
 
-from ..conftest import spec_example
+from ..conftest import ACCOUNT_PATH, spec_example
 
 # ------------------------------------------------------------------------------------------------
 # The compiled Python path equals jsonata-python on the rendered text.
@@ -239,7 +239,7 @@ example = spec_example  # one named 200 response example from the specs
 
 
 API = "twilio_api_v2010.json"
-ACCOUNT = "/2010-04-01/Accounts/{AccountSid}"
+ACCOUNT = ACCOUNT_PATH
 
 CASES = [
     pytest.param(

@@ -18,9 +18,9 @@ from twibox_nb.fetch.connection import connect
 from twibox_nb.model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
 from twibox_nb.pipeline.metric import fetch_metric
 
-from ..conftest import NOW
+from ..conftest import ACCOUNT_PATH, NOW
 
-ACCOUNT = "/2010-04-01/Accounts/{AccountSid}"
+ACCOUNT = ACCOUNT_PATH
 
 
 def messages_by_status(**changes) -> MetricSpec:

@@ -28,9 +28,9 @@ from twibox_nb.present.charts import (
     save_chart,
 )
 
-from ..conftest import NOW
+from ..conftest import MESSAGES_PATH, NOW
 
-MESSAGES = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
+MESSAGES = MESSAGES_PATH
 DATE_PARAMS = {"PageSize": "1000", "DateSent>": "{{start_date}}", "DateSent<": "{{end_date}}"}
 BY_STATUS = tb.MetricSpec(
     "Messages by status", tb.RequestSpec(MESSAGES, params=DATE_PARAMS), value=tb.Count(),

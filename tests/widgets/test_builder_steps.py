@@ -13,9 +13,9 @@ from twibox_nb.fetch.connection import connect
 from twibox_nb.model.spec import Count, Field
 from twibox_nb.widgets.builder import MetricBuilder
 
-from ..conftest import NOW, RecordingTransport
+from ..conftest import MESSAGES_PATH, NOW, RecordingTransport
 
-MESSAGES = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
+MESSAGES = MESSAGES_PATH
 
 
 @pytest.fixture
