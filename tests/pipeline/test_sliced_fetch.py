@@ -292,3 +292,5 @@ def test_dates_in_other_shapes_are_read_without_pandas():
         None,
     ]
     assert date_keys(["9999-12-31T23:59:59+00:00", "Sat, 31 Feb 2026 10:00 +0000"]) == [None, None]
+    # Values that are no text are no dates, whatever their type (a cache of parsed texts must not choke on them).
+    assert date_keys([{"date": "2026-11-27"}, ["2026-11-27"], 1.5e9, True, None, float("nan")]) == [None] * 6

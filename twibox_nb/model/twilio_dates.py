@@ -9,7 +9,6 @@ other RFC 2822 or ISO 8601 text) into sortable UTC keys, which compare like the 
 from __future__ import annotations
 
 import email.utils
-import math
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
@@ -45,7 +44,7 @@ def date_keys(values: list[Any]) -> list[str | None]:
                 keys.append(v[:19])
                 continue
         keys.append(None)
-        if v is not None and not (isinstance(v, float) and math.isnan(v)):
+        if isinstance(v, str):  # numbers, lists, objects and nulls are no dates: None
             slow.append(i)
     for i in slow:
         keys[i] = _key_of_other(values[i])
@@ -57,15 +56,13 @@ _YEARS = range(1678, 2262)
 
 
 @lru_cache(maxsize=4096)
-def _key_of_other(value: Any) -> str | None:
+def _key_of_other(value: str) -> str | None:
     """A date in any other shape: RFC 2822 with any offset, else ISO 8601 (UTC when it has no zone).
 
     Plain Python, never pandas: page-chain worker threads call this, and pandas enters
     ``warnings.catch_warnings``, which is not thread-safe (it swaps module-wide state, so a worker
     could drop the caller's own warnings, such as a TruncationWarning).
     """
-    if not isinstance(value, str):
-        return None
     text = value.strip()
     try:
         moment = email.utils.parsedate_to_datetime(text)
