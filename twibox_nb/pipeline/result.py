@@ -8,7 +8,7 @@ from: its summary compares the current total with the previous one under the met
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -191,7 +191,8 @@ def combined_report(reports: list[FetchReport]) -> FetchReport:
     )
 
 
-def combined(metric: CalculatedMetric, parts: list[Fetched]) -> Fetched:
+def _combined(metric: CalculatedMetric, parts: list[Fetched], total: float | None, report: Any) -> Fetched:
+    """The inputs' parts of one range as one: their values combined per interval, ``total`` and ``report`` given."""
     rows = pd.concat(
         [p.data.assign(input=m.name) for m, p in zip(metric.inputs, parts, strict=True)], ignore_index=True
     )
@@ -199,8 +200,8 @@ def combined(metric: CalculatedMetric, parts: list[Fetched]) -> Fetched:
         date_range=parts[0].date_range,
         rows=rows,  # for a calculated metric: each input's value per interval, in column "input"
         data=combine_data(metric, [p.data for p in parts]),
-        total=None,
-        report=combined_report([p.report for p in parts]),
+        total=total,
+        report=report,
     )
 
 
@@ -227,8 +228,7 @@ def combine_results(
     )
 
     def joined(parts: list[Fetched], value: float | None) -> Fetched:
-        together = combined(metric, parts)
-        return replace(together, total=value, report=merge([p.report for p in parts]))
+        return _combined(metric, parts, value, merge([p.report for p in parts]))
 
     current = joined([r.current for r in results], summary.current)
     previous = joined([r.previous for r in results], summary.previous) if compared else None  # type: ignore[misc]
