@@ -14,30 +14,22 @@ from .faults import Faults, describe
 NOW_EXAMPLE = "2026-05-01T12:00:00Z"
 
 
+# Each option: its flag, type, default and help (the serve command line and ``twibox sandbox``).
+_OPTIONS: tuple[tuple[str, type, object, str], ...] = (
+    ("--host", str, "127.0.0.1", "address to bind (default 127.0.0.1)"),
+    ("--port", int, 8765, "port (default 8765; 0 picks a free one)"),
+    ("--scale", float, 1.0, "volume multiplier: 1 ≈ 3,300 messages per 30 days, 30 ≈ 100,000 (default 1)"),
+    ("--seed", int, 7, "which synthetic account (default 7)"),
+    ("--latency-ms", float, 0.0, "latency added to every request"),
+    ("--fault-rate", float, 0.0, "share of requests that fail: 429s, 5xx bursts, malformed and truncated bodies"),
+    ("--concurrency-limit", int, None, "answer 429 when more requests than this are in flight (as Twilio does)"),
+    ("--now", str, None, f"freeze the clock at this UTC time (ISO 8601, e.g. {NOW_EXAMPLE})"),
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
-    parser.add_argument(
-        "--scale",
-        type=float,
-        default=1.0,
-        help="volume multiplier: 1 ≈ 3,300 messages per 30 days, 30 ≈ 100,000 (default 1)",
-    )
-    parser.add_argument("--seed", type=int, default=7, help="which synthetic account (default 7)")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every request")
-    parser.add_argument(
-        "--fault-rate",
-        type=float,
-        default=0.0,
-        help="share of requests that fail: 429s, 5xx bursts, malformed and truncated bodies",
-    )
-    parser.add_argument(
-        "--concurrency-limit",
-        type=int,
-        default=None,
-        help="answer 429 when more requests than this are in flight (as Twilio does)",
-    )
-    parser.add_argument("--now", default=None, help=f"freeze the clock at this UTC time (ISO 8601, e.g. {NOW_EXAMPLE})")
+    for flag, kind, default, text in _OPTIONS:
+        parser.add_argument(flag, type=kind, default=default, help=text)
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser
 

@@ -23,16 +23,8 @@ from json.encoder import encode_basestring_ascii as quote  # type: ignore[attr-d
 from operator import itemgetter
 from typing import Any
 
+from . import generator as gen
 from .account import API_VERSION, Account
-from .generator import (
-    CALL_DIRECTIONS,
-    CALL_STATUSES,
-    INBOUND_BODIES,
-    MESSAGE_DIRECTIONS,
-    MESSAGE_ERRORS,
-    MESSAGE_STATUSES,
-    OUTBOUND_BODIES,
-)
 from .render import (
     _CALL_SUBRESOURCES,
     _DAY_PREFIXES,
@@ -62,15 +54,15 @@ def list_body(body: dict[str, Any], key: str, records: list[str]) -> bytes:
     return ("{" + ", ".join(parts) + "}").encode()
 
 
-_MESSAGE_DIRECTIONS = tuple(quote(d) for d in MESSAGE_DIRECTIONS)
-_MESSAGE_INBOUND = tuple(d == "inbound" for d in MESSAGE_DIRECTIONS)
-_MESSAGE_STATUSES = tuple(quote(s) for s in MESSAGE_STATUSES)
-_ERROR_MESSAGES = {0: "null", **{code: quote(text) for code, (text, _) in MESSAGE_ERRORS.items()}}
-_CALL_DIRECTIONS = tuple(quote(d) for d in CALL_DIRECTIONS)
-_CALL_INBOUND = tuple(d == "inbound" for d in CALL_DIRECTIONS)
-_CALL_STATUSES = tuple(quote(s) for s in CALL_STATUSES)
-_INBOUND_TEXTS = tuple(quote(text) for text in INBOUND_BODIES)
-_OUTBOUND_TEXTS = tuple(quote(text) for text in OUTBOUND_BODIES)
+_MESSAGE_DIRECTIONS = tuple(quote(d) for d in gen.MESSAGE_DIRECTIONS)
+_MESSAGE_INBOUND = tuple(d == "inbound" for d in gen.MESSAGE_DIRECTIONS)
+_MESSAGE_STATUSES = tuple(quote(s) for s in gen.MESSAGE_STATUSES)
+_ERROR_MESSAGES = {0: "null", **{code: quote(text) for code, (text, _) in gen.MESSAGE_ERRORS.items()}}
+_CALL_DIRECTIONS = tuple(quote(d) for d in gen.CALL_DIRECTIONS)
+_CALL_INBOUND = tuple(d == "inbound" for d in gen.CALL_DIRECTIONS)
+_CALL_STATUSES = tuple(quote(s) for s in gen.CALL_STATUSES)
+_INBOUND_TEXTS = tuple(quote(text) for text in gen.INBOUND_BODIES)
+_OUTBOUND_TEXTS = tuple(quote(text) for text in gen.OUTBOUND_BODIES)
 _IN_PROGRESS = quote("in-progress")
 _ANSWERED_BY = {-1: "null", 0: quote("human"), 1: quote("machine_start")}
 _CALL_URIS = ", ".join(f'"{key}": "{{0}}/{name}.json"' for key, name in _CALL_SUBRESOURCES)

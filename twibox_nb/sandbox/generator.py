@@ -26,12 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property, lru_cache
+from typing import TypeVar
 
 import numpy as np
 
 SECONDS_PER_DAY = 86_400
 UNIX_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 GROWTH_REFERENCE = date(2026, 1, 1)
+
+T = TypeVar("T")  # the day type a generator builds
 
 # Prices are kept as integers in units of 0.00001 USD (Twilio's five decimals), so that the
 # usage records' sums are exact.
@@ -313,23 +316,22 @@ class Generator:
         service = np.where(rng.random(n) < 0.8, rng.integers(0, 3, size=n), -1)
         ours = rng.integers(0, self.n_numbers, size=n)
         code = rng.integers(100_000, 1_000_000, size=n)
-        ts = day_start(day) + seconds
-        order = _newest_first(ts)
-        return MessageDay(
-            day=day,
-            ts=ts[order],
-            sid_factory=self._sid_factory("SM", 11, day, order),
-            direction=direction[order],
-            status=status[order],
-            error_code=error_code[order],
-            segments=segments[order].astype(np.int16),
-            price=price[order],
-            priced=priced[order],
-            ours=ours[order],
-            customer=customer[order],
-            service=service[order],
-            body=body[order],
-            code=code[order],
+        return self._day(
+            MessageDay,
+            day,
+            ("SM", 11),
+            ts=day_start(day) + seconds,
+            direction=direction,
+            status=status,
+            error_code=error_code,
+            segments=segments.astype(np.int16),
+            price=price,
+            priced=priced,
+            ours=ours,
+            customer=customer,
+            service=service,
+            body=body,
+            code=code,
         )
 
     def _calls(self, day: date) -> CallDay:
@@ -351,21 +353,20 @@ class Generator:
         ours = rng.integers(0, self.n_numbers, size=n)
         customer = rng.integers(0, self.n_customers, size=n)
         ts = day_start(day) + seconds
-        end = ts + ring + duration
-        order = _newest_first(ts)
-        return CallDay(
-            day=day,
-            ts=ts[order],
-            end=end[order],
-            sid_factory=self._sid_factory("CA", 12, day, order),
-            direction=direction[order],
-            status=status[order],
-            duration=duration[order],
-            price=price[order],
-            priced=priced[order],
-            ours=ours[order],
-            customer=customer[order],
-            answered_by=answered_by[order],
+        return self._day(
+            CallDay,
+            day,
+            ("CA", 12),
+            ts=ts,
+            end=ts + ring + duration,
+            direction=direction,
+            status=status,
+            duration=duration,
+            price=price,
+            priced=priced,
+            ours=ours,
+            customer=customer,
+            answered_by=answered_by,
         )
 
     def _alerts(self, day: date) -> AlertDay:
@@ -374,18 +375,18 @@ class Generator:
         seconds = rng.integers(0, SECONDS_PER_DAY, size=n)
         kind = weighted_choice(rng.random(n), [k[-1] for k in ALERT_KINDS])
         resource = rng.integers(0, self.n_numbers, size=n)
-        ts = day_start(day) + seconds
-        order = _newest_first(ts)
-        return AlertDay(
-            day=day,
-            ts=ts[order],
-            sid_factory=self._sid_factory("NO", 13, day, order),
-            kind=kind[order],
-            resource=resource[order],
-        )
+        return self._day(AlertDay, day, ("NO", 13), ts=day_start(day) + seconds, kind=kind, resource=resource)
 
-    def _sid_factory(self, prefix: str, stream: int, day: date, order: np.ndarray):
-        return lambda: make_sids(prefix, self.rng(stream, day), day, order, self.mask)
+    def _day(self, day_type: type[T], day: date, sids: tuple[str, int], *, ts: np.ndarray, **columns: np.ndarray) -> T:
+        """One day of ``day_type``, every column sorted newest first, with SIDs made lazily.
+
+        ``sids`` is the SID prefix and the random stream it is drawn from.
+        """
+        order = _newest_first(ts)
+        prefix, stream = sids
+        sid_factory = lambda: make_sids(prefix, self.rng(stream, day), day, order, self.mask)  # noqa: E731
+        ordered = {name: values[order] for name, values in columns.items()}
+        return day_type(day=day, ts=ts[order], sid_factory=sid_factory, **ordered)
 
     # Stable identifiers of the account's fixed resources.
     def fixed_sid(self, prefix: str, name: str) -> str:
