@@ -34,7 +34,7 @@ from .filters import (
     parse_date_value,
 )
 from .generator import ALERT_KINDS, CALL_STATUSES, day_start
-from .paging import PageSlice, TimeQuery, envelope_2010, envelope_meta, list_page
+from .paging import PageAddress, PageSlice, TimeQuery, envelope_2010, envelope_meta, list_page
 from .usage import CATEGORIES, SUBRESOURCES, balance, period_totals, periods
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -198,20 +198,14 @@ class SandboxApp:
         self, request: Request, key: str, page: PageSlice, records: list, *, meta: bool, encoded: bool = False
     ) -> Reply:
         """A list page; ``encoded``: the records are JSON text already (see ``encode.py``)."""
-        size, number = page_size(request.query), page_number(request.query)
-        token = request.query.get("PageToken")
-        where = {
-            "path": request.path,
-            "params": request.params,
-            "size": size,
-            "number": number,
-            "page": page,
-            "token": token,
-        }
+        at = PageAddress(
+            request.path, request.params, page_size(request.query), page_number(request.query),
+            request.query.get("PageToken"),
+        )  # fmt: skip
         if meta:
-            body = envelope_meta(key, records, origin=request.origin, **where)
+            body = envelope_meta(key, records, at, page, origin=request.origin)
         else:
-            body = envelope_2010(key, records, **where)
+            body = envelope_2010(key, records, at, page)
         if encoded:
             return Reply(200, list_body(body, key, records), {"Content-Type": JSON_TYPE})
         return json_reply(body)

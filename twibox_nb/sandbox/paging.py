@@ -188,8 +188,20 @@ def _query(params: list[tuple[str, str]], size: int, number: int, token: str | N
     return urlencode(kept)
 
 
-def _links(base: str, params: list[tuple[str, str]], *, size: int, number: int, page: PageSlice, token: str | None):
+@dataclass(frozen=True)
+class PageAddress:
+    """Where a list page was asked for: its path and query, its size and number, and its token."""
+
+    path: str
+    params: list[tuple[str, str]]
+    size: int
+    number: int
+    token: str | None = None
+
+
+def _links(base: str, at: PageAddress, page: PageSlice) -> dict[str, str | None]:
     """The first, next, previous and current page links of one page (next/previous may be None)."""
+    params, size, number = at.params, at.size, at.number
     return {
         "first": f"{base}?{_query(params, size, 0, None)}",
         "next": f"{base}?{_query(params, size, number + 1, 'PA' + page.last_sid)}"
@@ -198,30 +210,20 @@ def _links(base: str, params: list[tuple[str, str]], *, size: int, number: int, 
         "previous": f"{base}?{_query(params, size, max(number - 1, 0), 'PB' + page.first_sid)}"
         if page.has_previous and page.first_sid
         else None,
-        "current": f"{base}?{_query(params, size, number, token)}",
+        "current": f"{base}?{_query(params, size, number, at.token)}",
     }
 
 
-def envelope_2010(
-    key: str,
-    records: list,
-    *,
-    path: str,
-    params: list[tuple[str, str]],
-    size: int,
-    number: int,
-    page: PageSlice,
-    token: str | None,
-) -> dict[str, Any]:
+def envelope_2010(key: str, records: list, at: PageAddress, page: PageSlice) -> dict[str, Any]:
     """The 2010 API's list shape: relative ``next_page_uri`` and friends at the top level."""
-    start = number * size
-    links = _links(path, params, size=size, number=number, page=page, token=token)
+    start = at.number * at.size
+    links = _links(at.path, at, page)
     return {
         "end": start + max(len(records) - 1, 0),
         "first_page_uri": links["first"],
         "next_page_uri": links["next"],
-        "page": number,
-        "page_size": size,
+        "page": at.number,
+        "page_size": at.size,
         "previous_page_uri": links["previous"],
         key: records,
         "start": start,
@@ -229,28 +231,17 @@ def envelope_2010(
     }
 
 
-def envelope_meta(
-    key: str,
-    records: list,
-    *,
-    origin: str,
-    path: str,
-    params: list[tuple[str, str]],
-    size: int,
-    number: int,
-    page: PageSlice,
-    token: str | None,
-) -> dict[str, Any]:
+def envelope_meta(key: str, records: list, at: PageAddress, page: PageSlice, *, origin: str) -> dict[str, Any]:
     """The product APIs' list shape: records under ``meta.key``, absolute ``meta.next_page_url``."""
-    links = _links(f"{origin}{path}", params, size=size, number=number, page=page, token=token)
+    links = _links(f"{origin}{at.path}", at, page)
     return {
         key: records,
         "meta": {
             "first_page_url": links["first"],
             "key": key,
             "next_page_url": links["next"],
-            "page": number,
-            "page_size": size,
+            "page": at.number,
+            "page_size": at.size,
             "previous_page_url": links["previous"],
             "url": links["current"],
         },
