@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from twibox_nb.aggregate.frames import aggregate, clip, parse_dates, rows_frame, summarize, total
+from twibox_nb.aggregate.frames import aggregate, clip, parse_dates, rows_frame, summarize, total, unreadable_note
 from twibox_nb.model.dates import resolve_range
 
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)
@@ -126,3 +126,43 @@ def test_summary_edge_cases(current, previous, trend, change, pct, favourable):
 def test_summary_reads_well():
     assert str(summarize(120.0, 100.0, "up")) == "120 ▲ +20 (+20.0 %) vs 100"
     assert str(summarize(None, None, "up")) == "no data"
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "9999-12-31T00:00:00Z",  # Twilio's product-API shape, far future
+        "0001-01-01T00:00:00Z",  # year 1
+        "Fri, 31 Dec 9999 23:59:59 +0000",  # the 2010 API's shape
+        "Mon, 01 Jan 0001 00:00:00 +0000",  # email.utils would read year 0001 as 2001
+        "10000-01-01T00:00:00Z",
+        "2262-04-12T00:00:00Z",  # one day past what a nanosecond timestamp holds
+        "Fri, 31 Dec 2261 23:00:00 -0500",  # 2262 in UTC
+    ],
+)
+def test_a_date_no_timestamp_can_hold_is_unreadable_not_a_crash(date):
+    rows = [{"date": date, "value": 1.0, "dimension": "x"}, {"date": "2026-11-03T00:00:00Z", "value": 2.0}]
+    built = rows_frame(rows)
+    assert built["date"].isna().tolist() == [True, False]
+    assert built.attrs["unreadable_dates"] == 1
+    clipped = clip(built, RANGE)
+    assert clipped["value"].tolist() == [2.0] and clipped.attrs["unreadable_dates"] == 1
+    assert "1 record has a date that cannot be read" in unreadable_note(clipped)
+
+
+def test_the_last_and_first_readable_years_are_kept():
+    dates = ["1678-01-01T00:00:00Z", "Sun, 31 Dec 2261 23:59:59 +0000", "2261-12-31T23:59:59.5+00:00"]
+    parsed = parse_dates(pd.Series(dates))
+    assert parsed.notna().all() and parsed.dt.year.tolist() == [1678, 2261, 2261]
+    assert unreadable_note(rows_frame([{"date": d} for d in dates])) is None
+
+
+def test_datetime_values_out_of_nanosecond_range_are_nat():
+    moments = pd.Series([pd.Timestamp("9999-12-31", tz="UTC").as_unit("us"), pd.Timestamp("2026-11-03", tz="UTC")])
+    parsed = parse_dates(moments)
+    assert str(parsed.dtype) == "datetime64[ns, UTC]"
+    assert parsed.isna().tolist() == [True, False]
+
+
+def test_a_missing_date_is_not_counted_as_unreadable():
+    assert rows_frame([{"date": None, "value": 1.0}]).attrs["unreadable_dates"] == 0

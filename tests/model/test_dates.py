@@ -156,3 +156,35 @@ def test_yesterday_is_the_whole_day_before_today():
     r = resolve_range("yesterday", NOW)
     assert (r.start, r.end) == (utc(2026, 11, 26), utc(2026, 11, 27))  # half-open: [start, end)
     assert date(2026, 11, 26) == r.start.date()
+
+
+@pytest.mark.parametrize(
+    ("name", "compare"),
+    [
+        ("9999-12-30..9999-12-31", None),  # the end would be year 10000: OverflowError before
+        ("since:0001-01-01", None),
+        ("0001-01-01..0001-01-02", None),
+        ("2300-01-01..2300-01-02", None),
+        ("last_5000_months", None),  # starts in 1610
+        ("since:1678-01-01", "same_period_last_year"),  # the comparison starts in 1677
+        ("since:1678-01-01", "previous_period"),
+    ],
+)
+def test_ranges_outside_the_dates_a_record_can_have_are_refused(name, compare):
+    with pytest.raises(DateRangeError, match="1678-01-01"):
+        comparison_range(resolve_range(name, NOW), compare) if compare else resolve_range(name, NOW)
+
+
+def test_a_huge_range_name_is_not_echoed_and_digits_are_ascii():
+    with pytest.raises(DateRangeError) as caught:
+        resolve_range("x" * 100_000, NOW)
+    assert "100,000 characters" in str(caught.value) and len(str(caught.value)) < 1_000
+    with pytest.raises(DateRangeError, match="unknown date range"):
+        resolve_range("last_\u0663_days", NOW)  # an Arabic-Indic 3 is no N
+
+
+def test_date_keys_apply_the_year_rule_on_the_fast_paths_too():
+    from twibox_nb.model.twilio_dates import date_keys
+
+    assert date_keys(["9999-12-31T00:00:00Z", "Fri, 31 Dec 9999 00:00:00 +0000", "0099-01-01T00:00:00Z"]) == [None] * 3
+    assert date_keys(["Mon, 01 Jan 0099 00:00:00 +0000", "01 Jan 99 00:00:00 +0000"]) == [None, "1999-01-01T00:00:00"]

@@ -4,6 +4,11 @@ Rows are the ``{"date", "value", "dimension"}`` objects an expression yields for
 Here they become a DataFrame with proper dtypes (UTC datetimes, floats, categories), are clipped to
 the half-open range on the record's own date, and are aggregated per interval.
 
+A row whose date is given but cannot be read (text that is no date, an impossible day, or a year a
+pandas timestamp cannot hold, such as ``9999-12-31``: see :mod:`twibox_nb.model.twilio_dates`) has
+no date (NaT): clipping drops it like a row without a date. Such rows are counted, never a crash:
+``frame.attrs["unreadable_dates"]`` holds how many, and :func:`unreadable_note` says it in words.
+
 Aggregations (per interval and dimension, and for the whole range):
 
 * ``sum``, ``min``, ``max``, ``average`` of the values (nulls skipped);
@@ -36,21 +41,26 @@ RFC2822 = "%a, %d %b %Y %H:%M:%S %z"
 
 
 _NS_UTC = "datetime64[ns, UTC]"
+UNREADABLE = "unreadable_dates"  # frame.attrs key: rows whose date was given but could not be read
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
     """Twilio dates (RFC 2822 in the 2010 API, ISO 8601 elsewhere) as UTC timestamps.
 
     Read through :func:`date_keys` (Twilio's two shapes cut apart as text); what cannot be read
-    is NaT.
+    is NaT, and so is a year a nanosecond timestamp cannot hold: never ``OutOfBoundsDatetime``.
 
     >>> parse_dates(pd.Series(["Fri, 24 May 2019 17:44:50 +0000", "2015-07-30T20:00:00Z", None])).tolist()
     [Timestamp('2019-05-24 17:44:50+0000', tz='UTC'), Timestamp('2015-07-30 20:00:00+0000', tz='UTC'), NaT]
     >>> parse_dates(pd.Series(["2026-11-27T16:30:00.123Z", "Sat, 31 Feb 2026 10:00:00 +0000"])).tolist()
     [Timestamp('2026-11-27 16:30:00.123000+0000', tz='UTC'), NaT]
+    >>> parse_dates(pd.Series(["9999-12-31T00:00:00Z", "Mon, 01 Jan 0001 00:00:00 +0000"])).tolist()
+    [NaT, NaT]
     """
     if pd.api.types.is_datetime64_any_dtype(values):
-        return pd.to_datetime(values, utc=True)
+        moments = pd.to_datetime(values, utc=True)
+        inside = (moments >= pd.Timestamp.min.tz_localize("UTC")) & (moments <= pd.Timestamp.max.tz_localize("UTC"))
+        return moments.where(inside).astype(_NS_UTC)  # a finer unit may hold years nanoseconds cannot
     keys = pd.Series(date_keys(values.tolist()), index=values.index, dtype=object)
     return pd.to_datetime(keys, format="ISO8601", utc=True, errors="coerce").astype(_NS_UTC)
 
@@ -59,23 +69,47 @@ def rows_frame(rows: list[dict[str, Any]], *, stamp: datetime | None = None) -> 
     """Rows as a typed frame: ``date`` (UTC), ``value`` (float), ``dimension`` (category).
 
     ``stamp`` replaces every date (a dynamic-date metric is stamped with the time of fetching).
+    A date that cannot be read is NaT, and counted in ``frame.attrs["unreadable_dates"]``.
+
+    >>> frame = rows_frame([{"date": "9999-12-31T00:00:00Z", "value": 1}, {"date": "2026-11-27T15:30:00Z"}])
+    >>> frame["date"].tolist(), frame.attrs["unreadable_dates"]
+    ([NaT, Timestamp('2026-11-27 15:30:00+0000', tz='UTC')], 1)
     """
     frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS)) if rows else pd.DataFrame(columns=list(COLUMNS))
     if stamp is not None:
         frame["date"] = pd.Timestamp(stamp).tz_convert("UTC")  # stamp is timezone-aware (UTC)
+    given = frame["date"].notna()
     frame["date"] = parse_dates(frame["date"]) if len(frame) else pd.Series(dtype="datetime64[ns, UTC]")
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype("float64")
     dimension = frame["dimension"].map(
         lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
     )
     frame["dimension"] = dimension.astype("category")
-    return frame[list(COLUMNS)]
+    typed = frame[list(COLUMNS)]
+    typed.attrs[UNREADABLE] = int((given & frame["date"].isna()).sum()) if len(frame) else 0
+    return typed
+
+
+def unreadable_note(frame: pd.DataFrame) -> str | None:
+    """A sentence for a result's warnings when some rows' dates could not be read, else None.
+
+    >>> unreadable_note(rows_frame([{"date": "10000-01-01T00:00:00Z"}, {"date": "not a date"}]))
+    '2 records have a date that cannot be read (not a date, or a year outside 1678-2261); they are left out'
+    """
+    count = frame.attrs.get(UNREADABLE, 0)
+    if not count:
+        return None
+    records = "1 record has" if count == 1 else f"{count:,} records have"
+    return f"{records} a date that cannot be read (not a date, or a year outside 1678-2261); they are left out"
 
 
 def clip(frame: pd.DataFrame, date_range: DateRange) -> pd.DataFrame:
-    """Only the rows whose own date is in ``[start, end)`` (rows without a date are dropped)."""
+    """Only the rows whose own date is in ``[start, end)`` (rows without a date are dropped; the
+    count of unreadable dates in ``frame.attrs`` is kept)."""
     start, end = pd.Timestamp(date_range.start), pd.Timestamp(date_range.end)
-    return frame[(frame["date"] >= start) & (frame["date"] < end)].reset_index(drop=True)
+    clipped = frame[(frame["date"] >= start) & (frame["date"] < end)].reset_index(drop=True)
+    clipped.attrs[UNREADABLE] = frame.attrs.get(UNREADABLE, 0)
+    return clipped
 
 
 def bucket(dates: pd.Series, interval: str) -> pd.Series:

@@ -14,6 +14,11 @@ Weeks start on Monday. Comparison periods: ``previous_period`` is the period bef
 kind (the previous calendar month for ``this_month``; the same elapsed time into the previous
 period for ``…_to_date``; the same length immediately before for explicit ranges), and
 ``same_period_last_year`` shifts the range back one calendar year (29 February becomes the 28th).
+
+Every range lies within 1678-01-01 and 2262-01-01, the span a record's date can have (see
+``model.twilio_dates``): a range outside it, or one whose arithmetic leaves the calendar
+(``9999-12-31..9999-12-31``, ``since:0001-01-01`` compared with a year earlier), is a
+:class:`DateRangeError`, never an ``OverflowError``.
 """
 
 from __future__ import annotations
@@ -40,6 +45,21 @@ RANGE_HELP = (
     "a date range is one of " + ", ".join(NAMED_RANGES) + ", last_N_days, last_N_weeks, last_N_months, "
     "since:YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD"
 )
+# The span a date range may cover: the years a record's date can have (model.twilio_dates._YEARS).
+EARLIEST = datetime(1678, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2262, 1, 1, tzinfo=timezone.utc)
+
+
+def shown(text: object, limit: int = 60) -> str:
+    """``repr(text)``, cut to about ``limit`` characters with its length said, for error messages
+    that must not echo a 100,000-character value.
+
+    >>> shown("last_7_days"), shown("x" * 100_000, 8)
+    ("'last_7_days'", "'xxxxxxxx…' (100,000 characters)")
+    """
+    if isinstance(text, str) and len(text) > limit:
+        return f"{text[:limit]!r}"[:-1] + f"…' ({len(text):,} characters)"
+    return repr(text)
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,11 @@ class DateRange:
                 raise DateRangeError(f"{self.name}: date ranges are in UTC; got {moment.isoformat()}")
         if self.end <= self.start:
             raise DateRangeError(f"{self.name}: the range ends ({self.end:%Y-%m-%d}) before it starts")
+        if self.start < EARLIEST or self.end > LATEST:
+            raise DateRangeError(
+                f"{self.name}: [{self.start:%Y-%m-%d}, {self.end:%Y-%m-%d}) is outside the dates twibox_nb "
+                f"can hold ({EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}); pick a range inside them"
+            )
 
     def __str__(self) -> str:
         return f"{self.name} [{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M}) UTC"
@@ -83,6 +108,8 @@ def add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
     month += 1
+    if not 1 <= year <= 9999:
+        raise DateRangeError(f"{day.isoformat()} moved by {months} months leaves the calendar (years 1 to 9999)")
     for d in (day.day, 30, 29, 28):
         try:
             return date(year, month, min(day.day, d))
@@ -113,9 +140,9 @@ def shift(day: date, unit: Unit, n: int) -> date:
     return add_months(day, n * {"month": 1, "quarter": 3, "year": 12}[unit])
 
 
-_LAST_N = re.compile(r"^last_(\d{1,4})_(day|week|month)s$")
-_SINCE = re.compile(r"^since:(\d{4}-\d{2}-\d{2})$")
-_BETWEEN = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+_LAST_N = re.compile(r"^last_(\d{1,4})_(day|week|month)s$", re.ASCII)
+_SINCE = re.compile(r"^since:(\d{4}-\d{2}-\d{2})$", re.ASCII)
+_BETWEEN = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$", re.ASCII)
 _CURRENT = {"today": "day", "this_week": "week", "this_month": "month", "this_quarter": "quarter", "this_year": "year"}
 _PREVIOUS = {"yesterday": "day", "last_week": "week", "last_month": "month", "last_quarter": "quarter",
              "last_year": "year"}  # fmt: skip
@@ -136,9 +163,21 @@ def resolve_range(name: str | DateRange, now: datetime) -> DateRange:
     if isinstance(name, DateRange):
         return name
     now = _check_now(now)
-    today = now.date()
     if not isinstance(name, str):
-        raise DateRangeError(f"date range {name!r}: {RANGE_HELP}")
+        raise DateRangeError(f"date range {shown(name)}: {RANGE_HELP}")
+    try:
+        return _resolve(name, now)
+    except DateRangeError:
+        raise
+    except (OverflowError, ValueError):  # arithmetic past year 9999 or before year 1
+        raise DateRangeError(
+            f"date range {shown(name)}: leaves the calendar; pick a range between "
+            f"{EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
+        ) from None
+
+
+def _resolve(name: str, now: datetime) -> DateRange:
+    today = now.date()
     key = name.strip()
     if key in _CURRENT:
         unit = _CURRENT[key]
@@ -157,29 +196,29 @@ def resolve_range(name: str | DateRange, now: datetime) -> DateRange:
     if match:
         n, unit = int(match.group(1)), match.group(2)
         if n < 1:
-            raise DateRangeError(f"date range {name!r}: N must be at least 1")
+            raise DateRangeError(f"date range {shown(name)}: N must be at least 1")
         end = period_start(today, unit)
         return DateRange(_utc(shift(end, unit, -n)), _utc(end), key, unit, n)
     match = _SINCE.match(key)
     if match:
         start = _utc(_parse_day(match.group(1), name))
         if start >= now:
-            raise DateRangeError(f"date range {name!r}: starts in the future")
+            raise DateRangeError(f"date range {shown(name)}: starts in the future")
         return DateRange(start, now, key, to_date=True)
     match = _BETWEEN.match(key)
     if match:
         first, last = _parse_day(match.group(1), name), _parse_day(match.group(2), name)
         if last < first:
-            raise DateRangeError(f"date range {name!r}: the last day is before the first")
+            raise DateRangeError(f"date range {shown(name)}: the last day is before the first")
         return DateRange(_utc(first), _utc(last + timedelta(days=1)), key)
-    raise DateRangeError(f"unknown date range {name!r}: {RANGE_HELP}")
+    raise DateRangeError(f"unknown date range {shown(name)}: {RANGE_HELP}")
 
 
 def _parse_day(text: str, name: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise DateRangeError(f"date range {name!r}: {text!r} is not a date (YYYY-MM-DD)") from None
+        raise DateRangeError(f"date range {shown(name)}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def comparison_range(current: DateRange, compare: str | None) -> DateRange | None:
@@ -193,6 +232,15 @@ def comparison_range(current: DateRange, compare: str | None) -> DateRange | Non
     """
     if compare is None:
         return None
+    try:
+        return _comparison(current, compare)
+    except DateRangeError:
+        raise
+    except (OverflowError, ValueError):  # arithmetic before year 1
+        raise DateRangeError(f"{current.name}: its {compare} leaves the calendar; pick a later range") from None
+
+
+def _comparison(current: DateRange, compare: str) -> DateRange:
     if compare == "previous_period":
         label = f"previous period of {current.name}"
         if current.unit is not None:
@@ -216,12 +264,12 @@ def comparison_range(current: DateRange, compare: str | None) -> DateRange | Non
             current.count,
             current.to_date,
         )
-    raise DateRangeError(f"unknown comparison {compare!r}: use None, 'previous_period' or 'same_period_last_year'")
+    raise DateRangeError(f"unknown comparison {shown(compare)}: use None, 'previous_period' or 'same_period_last_year'")
 
 
 def check_interval(interval: str) -> Interval:
     if interval not in INTERVALS:
-        raise DateRangeError(f"unknown interval {interval!r}: use one of {', '.join(INTERVALS)}")
+        raise DateRangeError(f"unknown interval {shown(interval)}: use one of {', '.join(INTERVALS)}")
     return interval  # type: ignore[return-value]
 
 
