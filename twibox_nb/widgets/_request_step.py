@@ -36,32 +36,49 @@ def _text(value: str, placeholder: str, width: str, name: str) -> widgets.Text:
     return classed(widgets.Text(value=value, placeholder=placeholder, layout=widgets.Layout(width=width)), name)
 
 
-class _ParamRow(widgets.VBox):
+class _RowControls:
+    """Key, value and remove of one parameter or header row, wired to the builder state's ``kind`` rows."""
+
+    kind = "params"  # or "headers": the BuilderState rows this row edits
+
+    def _controls(self, step: RequestStep, index: int, placeholder: str, noun: str) -> None:
+        self.step, self.index = step, index
+        row = getattr(step.state, self.kind)[index]
+        css = "builder-param" if self.kind == "params" else "builder-header"
+        self.key = _text(row.key, placeholder, "190px", f"{css}-key")
+        self.value = _text(row.value, "Value", "230px", f"{css}-value")
+        self.remove = classed(
+            widgets.Button(icon="trash", tooltip=f"Remove this {noun}", layout=widgets.Layout(width="40px")),
+            f"{css}-remove",
+        )
+        self.key.observe(step.guard(self._edited), names="value")
+        self.value.observe(step.guard(self._edited), names="value")
+        self.remove.on_click(step.guard(self._remove))
+
+    def _edited(self, _change=None) -> None:
+        self.step.state.set_row(self.kind, self.index, key=self.key.value, value=self.value.value)
+        self.step.changed()
+
+    def _remove(self, _button=None) -> None:
+        self.step.state.remove_row(self.kind, self.index)
+        self.step.rebuild_rows()
+
+
+class _ParamRow(_RowControls, widgets.VBox):
     """Key, value, a calendar button with its token menu, what the value resolves to, remove."""
 
     def __init__(self, step: RequestStep, index: int) -> None:
-        self.step, self.index = step, index
-        row = step.state.params[index]
-        g = step.guard
-        self.key = _text(row.key, "Key", "190px", "builder-param-key")
-        self.value = _text(row.value, "Value", "230px", "builder-param-value")
+        self._controls(step, index, "Key", "parameter")
         self.calendar = classed(
             widgets.Button(icon="calendar", tooltip="Insert a date token", layout=widgets.Layout(width="40px")),
             "builder-param-date",
-        )
-        self.remove = classed(
-            widgets.Button(icon="trash", tooltip="Remove this parameter", layout=widgets.Layout(width="40px")),
-            "builder-param-remove",
         )
         self.resolved = classed(widgets.HTML(), "builder-param-resolved")
         self.menu = classed(
             widgets.HBox(layout=widgets.Layout(flex_flow="row wrap", margin="0 0 0 24px")), "builder-token-menu"
         )
         self.menu.layout.display = "none"
-        self.key.observe(g(self._edited), names="value")
-        self.value.observe(g(self._edited), names="value")
-        self.calendar.on_click(g(self._toggle_menu))
-        self.remove.on_click(g(self._remove))
+        self.calendar.on_click(step.guard(self._toggle_menu))
         super().__init__([widgets.HBox([self.key, self.value, self.calendar, self.remove, self.resolved]), self.menu])
         classed(self, "builder-param-row")
         self.show_resolved()
@@ -117,39 +134,20 @@ class _ParamRow(widgets.VBox):
         self.value.value = self.step.state.params[self.index].value  # observer updates the rest
         self.menu.layout.display = "none"
 
-    def _remove(self, _button=None) -> None:
-        self.step.state.remove_row("params", self.index)
-        self.step.rebuild_rows()
 
+class _HeaderRow(_RowControls, widgets.HBox):
+    """Header name, value and remove."""
 
-class _HeaderRow(widgets.HBox):
+    kind = "headers"
+
     def __init__(self, step: RequestStep, index: int) -> None:
-        self.step, self.index = step, index
-        row = step.state.headers[index]
-        g = step.guard
-        self.key = _text(row.key, "Header", "190px", "builder-header-key")
-        self.value = _text(row.value, "Value", "230px", "builder-header-value")
-        self.remove = classed(
-            widgets.Button(icon="trash", tooltip="Remove this header", layout=widgets.Layout(width="40px")),
-            "builder-header-remove",
-        )
-        self.key.observe(g(self._edited), names="value")
-        self.value.observe(g(self._edited), names="value")
-        self.remove.on_click(g(self._remove))
+        self._controls(step, index, "Header", "header")
         super().__init__([self.key, self.value, self.remove])
         classed(self, "builder-header-row")
 
     @property
     def controls(self) -> list[widgets.Widget]:
         return [self.key, self.value, self.remove]
-
-    def _edited(self, _change=None) -> None:
-        self.step.state.set_row("headers", self.index, key=self.key.value, value=self.value.value)
-        self.step.changed()
-
-    def _remove(self, _button=None) -> None:
-        self.step.state.remove_row("headers", self.index)
-        self.step.rebuild_rows()
 
 
 class RequestStep(widgets.VBox):

@@ -59,6 +59,20 @@ def _host_part(  # noqa: PLR0917  (one call per row: label, choices, variable, d
     )
 
 
+def _identifier(label: str, env: Mapping[str, str], name: str, prefix: str, css: str) -> widgets.Text:
+    """An Account or API Key SID box; the environment's value is shown masked as its placeholder."""
+    shown = mask_identifier(env.get(name, ""))
+    return classed(
+        widgets.Text(
+            description=label,
+            placeholder=_placeholder(env, name, shown, f"{prefix} followed by 32 hex"),
+            style=LABEL,
+            layout=_wide(),
+        ),
+        css,
+    )
+
+
 def _placeholder(env: Mapping[str, str], name: str, shown: str, fallback: str) -> str:
     return f"{shown} (from {name})" if env.get(name) else fallback
 
@@ -103,26 +117,8 @@ class ConnectWidget(widgets.VBox):
             ),
             "connect-sandbox",
         )
-        sid = env_.get("TWILIO_ACCOUNT_SID", "")
-        key = env_.get("TWILIO_API_KEY", "")
-        self.account_sid = classed(
-            widgets.Text(
-                description="Account SID",
-                placeholder=_placeholder(env_, "TWILIO_ACCOUNT_SID", mask_identifier(sid), "AC followed by 32 hex"),
-                style=LABEL,
-                layout=_wide(),
-            ),
-            "connect-account-sid",
-        )
-        self.api_key = classed(
-            widgets.Text(
-                description="API Key SID",
-                placeholder=_placeholder(env_, "TWILIO_API_KEY", mask_identifier(key), "SK followed by 32 hex"),
-                style=LABEL,
-                layout=_wide(),
-            ),
-            "connect-api-key",
-        )
+        self.account_sid = _identifier("Account SID", env_, "TWILIO_ACCOUNT_SID", "AC", "connect-account-sid")
+        self.api_key = _identifier("API Key SID", env_, "TWILIO_API_KEY", "SK", "connect-api-key")
         self.api_secret = classed(
             widgets.Password(description="API Key Secret", style=LABEL, layout=_wide()), "connect-api-secret"
         )
