@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from twibox_nb import openapi
+from twibox_nb import Count, Field, MetricSpec, RequestSpec, openapi
 from twibox_nb.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,6 +22,13 @@ NOW = datetime(2026, 11, 27, 15, 30, 0, tzinfo=timezone.utc)
 # The 2010 API's account path as metric specs write it, and its Messages list.
 ACCOUNT_PATH = "/2010-04-01/Accounts/{AccountSid}"
 MESSAGES_PATH = f"{ACCOUNT_PATH}/Messages.json"
+# The range's dates as Messages filters take them, and the Messages metric most tests run: counted
+# per day by status (tests derive the others with ``.replace(...)``).
+MESSAGES_PARAMS = {"PageSize": "1000", "DateSent>": "{{start_date}}", "DateSent<": "{{end_date}}"}
+MESSAGES_REQUEST = RequestSpec(MESSAGES_PATH, params=MESSAGES_PARAMS)
+MESSAGES_BY_STATUS = MetricSpec(
+    "Messages by status", MESSAGES_REQUEST, value=Count(), dimension=Field("status"), date=Field("date_sent")
+)
 
 
 # --- nothing outside the repository -------------------------------------------------------------

@@ -12,15 +12,12 @@ from twibox_nb._exceptions import SpecError
 from twibox_nb.fetch.connection import connect
 from twibox_nb.library import load_metric
 from twibox_nb.model.calculated import CalculatedMetric
-from twibox_nb.model.spec import Count, Field, MetricSpec, RequestSpec
+from twibox_nb.model.spec import Count, Field, MetricSpec
 from twibox_nb.pipeline.metric import fetch_metric
 
-from ..conftest import NOW
+from ..conftest import MESSAGES_REQUEST, NOW
 
-MESSAGES = RequestSpec(
-    "/2010-04-01/Accounts/{AccountSid}/Messages.json",
-    params={"PageSize": "1000", "DateSent>": "{{start_date}}", "DateSent<": "{{end_date}}"},
-)
+MESSAGES = MESSAGES_REQUEST
 SENT = MetricSpec(
     "Messages sent",
     MESSAGES,

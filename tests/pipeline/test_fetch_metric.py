@@ -15,28 +15,16 @@ import pytest
 
 from twibox_nb._exceptions import TruncationWarning
 from twibox_nb.fetch.connection import connect
-from twibox_nb.model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
+from twibox_nb.model.spec import Dynamic, Field, MetricSpec, RequestSpec
 from twibox_nb.pipeline.metric import fetch_metric
 
-from ..conftest import ACCOUNT_PATH, NOW
+from ..conftest import ACCOUNT_PATH, MESSAGES_BY_STATUS, NOW
 
 ACCOUNT = ACCOUNT_PATH
 
 
 def messages_by_status(**changes) -> MetricSpec:
-    spec = MetricSpec(
-        name="Messages by status",
-        request=RequestSpec(
-            f"{ACCOUNT}/Messages.json",
-            params={"PageSize": "1000", "DateSent>": "{{start_date}}", "DateSent<": "{{end_date}}"},
-        ),
-        value=Count(),
-        dimension=Field("status"),
-        date=Field("date_sent"),
-        aggregation="sum",
-        date_range="last_30_days",
-        interval="day",
-    )
+    spec = MESSAGES_BY_STATUS.replace(aggregation="sum", date_range="last_30_days", interval="day")
     return spec.replace(**changes)
 
 

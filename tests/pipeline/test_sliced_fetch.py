@@ -22,7 +22,7 @@ from twibox_nb.model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
 from twibox_nb.pipeline.metric import fetch_metric
 from twibox_nb.sandbox import Faults, Sandbox
 
-from ..conftest import NOW, InFlight
+from ..conftest import MESSAGES_PARAMS, NOW, InFlight
 from .test_fetch_metric import ACCOUNT, as_dict, messages_by_status, truth_frame
 
 FAST = RetryPolicy(base_delay=0.01, max_delay=0.05, jitter=0.0)
@@ -60,8 +60,7 @@ def sids_spec(path: str, date_field: str, params: dict[str, str], base_url: str 
 
 def test_records_on_day_boundaries_are_counted_exactly_once(sandbox):
     spec = sids_spec(
-        f"{ACCOUNT}/Messages.json", "date_sent",
-        {"PageSize": "1000", "DateSent>": "{{start_date}}", "DateSent<": "{{end_date}}"},
+        f"{ACCOUNT}/Messages.json", "date_sent", MESSAGES_PARAMS,
     )  # fmt: skip
     result = fetch_metric(spec, connect(sandbox=sandbox), "2026-11-10..2026-11-16", now=NOW)
     records = sandbox.truth.records("messages", date(2026, 11, 10), date(2026, 11, 17))

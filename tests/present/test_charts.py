@@ -28,14 +28,11 @@ from twibox_nb.present.charts import (
     save_chart,
 )
 
-from ..conftest import MESSAGES_PATH, NOW
+from ..conftest import MESSAGES_BY_STATUS, MESSAGES_PARAMS, MESSAGES_PATH, NOW
 
 MESSAGES = MESSAGES_PATH
-DATE_PARAMS = {"PageSize": "1000", "DateSent>": "{{start_date}}", "DateSent<": "{{end_date}}"}
-BY_STATUS = tb.MetricSpec(
-    "Messages by status", tb.RequestSpec(MESSAGES, params=DATE_PARAMS), value=tb.Count(),
-    dimension=tb.Field("status"), date=tb.Field("date_sent"), aggregation="sum", favourable_trend="up",
-)  # fmt: skip
+DATE_PARAMS = MESSAGES_PARAMS
+BY_STATUS = MESSAGES_BY_STATUS.replace(aggregation="sum", favourable_trend="up")
 TOTAL = BY_STATUS.replace(name="Messages", dimension=None)
 
 

@@ -9,23 +9,13 @@ import pytest
 
 from twibox_nb._exceptions import SpecError
 from twibox_nb.fetch.connection import connect
-from twibox_nb.model.spec import Count, Field, MetricSpec, RequestSpec
 from twibox_nb.pipeline.metric import fetch_metric
 from twibox_nb.present.alerts import Alert, backtest, check
 from twibox_nb.present.goals import Goal, goal_progress
 
-from ..conftest import NOW
+from ..conftest import MESSAGES_BY_STATUS, NOW
 
-MESSAGES = MetricSpec(
-    "Messages by status",
-    RequestSpec(
-        "/2010-04-01/Accounts/{AccountSid}/Messages.json",
-        params={"PageSize": "1000", "DateSent>": "{{start_date}}", "DateSent<": "{{end_date}}"},
-    ),
-    value=Count(),
-    dimension=Field("status"),
-    date=Field("date_sent"),
-)
+MESSAGES = MESSAGES_BY_STATUS
 
 
 def truth_series(sandbox, start: date, end: date, status: str | None = None) -> pd.Series:

@@ -14,12 +14,9 @@ from twibox_nb.pipeline.metric import fetch_metric
 from twibox_nb.present.goals import Goal
 from twibox_nb.present.scorecard import COLOURS, Scorecard, format_number, sparkline_svg
 
-from ..conftest import NOW
+from ..conftest import MESSAGES_REQUEST, NOW
 
-REQUEST = RequestSpec(
-    "/2010-04-01/Accounts/{AccountSid}/Messages.json",
-    params={"PageSize": "1000", "DateSent>": "{{start_date}}", "DateSent<": "{{end_date}}"},
-)
+REQUEST = MESSAGES_REQUEST
 MESSAGES = MetricSpec("Messages", REQUEST, value=Count(), date=Field("date_sent"), favourable_trend="up")
 FAILED = MetricSpec(
     "Failed messages",
