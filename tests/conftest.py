@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from twibox_nb import Count, Field, MetricSpec, RequestSpec, openapi
+from twibox_nb import Count, Field, MetricSpec, RequestSpec, connect, openapi
 from twibox_nb.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,6 +111,12 @@ def _no_user_cache(monkeypatch):
 def sandbox() -> Sandbox:
     """One shared sandbox at scale 1 with the clock frozen at NOW (never mutate it)."""
     return Sandbox(seed=7, scale=1, now=NOW)
+
+
+@pytest.fixture(scope="session")
+def conn(sandbox):
+    """A connection to the shared sandbox, as ``twibox_nb.connect(sandbox=...)`` makes it."""
+    return connect(sandbox=sandbox)
 
 
 @pytest.fixture(scope="session")

@@ -296,11 +296,6 @@ def observed(result) -> dict[Key, float]:
     }
 
 
-@pytest.fixture(scope="module")
-def conn(sandbox):
-    return twibox_nb.connect(sandbox=sandbox)
-
-
 def test_every_library_metric_has_a_ground_truth_answer():
     assert sorted(EXPECTED) == SLUGS
 
@@ -324,3 +319,24 @@ def test_a_comparison_twilio_refuses_leaves_the_range_and_says_why(conn):
     )
     assert result.summary.current > 0 and result.previous is None and result.summary.previous is None
     assert any("comparison period could not be fetched" in w and "30 days" in w for w in result.warnings)
+
+
+def test_the_one_reader_refuses_malformed_json_naming_the_source():
+    read = library.read_metric
+    with pytest.raises(SpecError, match=r"nested more than 64 levels deep; .* \(in mine.json\)"):
+        read('{"twibox_metric": 1, "x": ' + "[" * 66 + "]" * 66 + "}", "mine.json")
+    with pytest.raises(SpecError, match=r"'op' appears twice .*\(in mine.json\)"):
+        read('{"twibox_metric": 1, "calculated": {"op": "ratio", "op": "sum"}}', "mine.json")
+    with pytest.raises(SpecError, match=r"NaN is not a JSON number .*\(in mine.json\)"):
+        read('{"twibox_metric": 1, "calculated": {"scale": NaN}}', "mine.json")
+    with pytest.raises(SpecError, match=r"holds a JSON array, not an object \(in mine.json\)"):
+        read("[]", "mine.json")
+    with pytest.raises(SpecError, match=r"no metric 'x+…' \(100,000 characters\) in the library") as caught:
+        library.get("x" * 100_000)
+    assert len(str(caught.value)) < 300
+
+
+def test_the_reader_accepts_the_nesting_a_metric_file_has():
+    spec = library.get("Delivery rate")
+    text = spec.to_json().replace('{"library": "Messages delivered"}', library.get("Messages delivered").to_json())
+    assert library.read_metric(text).inputs[0].name == "Messages delivered"

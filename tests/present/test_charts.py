@@ -40,11 +40,6 @@ TOTAL = BY_STATUS.replace(name="Messages", dimension=None)
 
 
 @pytest.fixture(scope="module")
-def conn(sandbox):
-    return tb.connect(sandbox=sandbox)
-
-
-@pytest.fixture(scope="module")
 def last_30(conn):
     return tb.fetch_metric(BY_STATUS, conn, "last_30_days", "day", compare="previous_period", now=NOW)
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-import twibox_nb as tb
 from twibox_nb.store.backends import open_database
 from twibox_nb.store.db import resolve
 from twibox_nb.store.metric_store import Store
@@ -21,11 +20,6 @@ from .postgres import PostgresServer
 
 TABLES = ("schema_migrations", "metrics", "syncs", "points")
 BACKENDS = ("sqlite", "postgresql")
-
-
-@pytest.fixture(scope="module")
-def conn(sandbox):
-    return tb.connect(sandbox=sandbox)
 
 
 @pytest.fixture(scope="session")
