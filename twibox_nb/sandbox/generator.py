@@ -317,22 +317,10 @@ class Generator:
         ours = rng.integers(0, self.n_numbers, size=n)
         code = rng.integers(100_000, 1_000_000, size=n)
         return self._day(
-            MessageDay,
-            day,
-            ("SM", 11),
-            ts=day_start(day) + seconds,
-            direction=direction,
-            status=status,
-            error_code=error_code,
-            segments=segments.astype(np.int16),
-            price=price,
-            priced=priced,
-            ours=ours,
-            customer=customer,
-            service=service,
-            body=body,
-            code=code,
-        )
+            MessageDay, day, ("SM", 11), ts=day_start(day) + seconds,
+            direction=direction, status=status, error_code=error_code, segments=segments.astype(np.int16),
+            price=price, priced=priced, ours=ours, customer=customer, service=service, body=body, code=code,
+        )  # fmt: skip
 
     def _calls(self, day: date) -> CallDay:
         n = max(2, round(self.message_count(day) * self.volume.calls_share))
@@ -354,20 +342,10 @@ class Generator:
         customer = rng.integers(0, self.n_customers, size=n)
         ts = day_start(day) + seconds
         return self._day(
-            CallDay,
-            day,
-            ("CA", 12),
-            ts=ts,
-            end=ts + ring + duration,
-            direction=direction,
-            status=status,
-            duration=duration,
-            price=price,
-            priced=priced,
-            ours=ours,
-            customer=customer,
-            answered_by=answered_by,
-        )
+            CallDay, day, ("CA", 12), ts=ts,
+            end=ts + ring + duration, direction=direction, status=status, duration=duration, price=price,
+            priced=priced, ours=ours, customer=customer, answered_by=answered_by,
+        )  # fmt: skip
 
     def _alerts(self, day: date) -> AlertDay:
         n = max(1, round(self.message_count(day) * self.volume.alerts_share))
