@@ -13,7 +13,9 @@ Twilio's shapes (DESIGN.md, "Twilio facts"):
 * :class:`NoPagination` — a single resource, or a list without links.
 
 A link is followed exactly as given: it already carries every query parameter of the first
-request, and re-adding them would duplicate them.
+request, and re-adding them would duplicate them. A link that is not a usable URL (a control
+character, a port out of range, longer than :data:`MAX_LINK_LENGTH`) raises
+:class:`~twibox_nb.ResponseFormatError` saying why, with the link shortened: nothing is sent to it.
 
 >>> first = httpx.URL("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json?PageSize=2")
 >>> body = {"messages": [], "next_page_uri": "/2010-04-01/Accounts/AC1/Messages.json?PageSize=2&Page=1&PageToken=PA9"}
@@ -32,14 +34,55 @@ from typing import Any
 
 import httpx
 
+from .._exceptions import ResponseFormatError
+
 __all__ = ["MetaNextPageUrl", "NextPageUri", "NextToken", "NoPagination", "Paginator", "detect"]
 
 DEFAULT_TOKEN_PARAM = "PageToken"
+#: The longest next-page link (or next token) followed: httpx's own limit on a URL. Twilio's links
+#: are a few hundred characters.
+MAX_LINK_LENGTH = 65_536
+_SHOWN = 80  # characters of a malformed link an error message shows
 
 
 def _link(value: Any) -> str | None:
     """A usable link: a non-empty string (Twilio sends ``null`` on the last page)."""
     return value if isinstance(value, str) and value.strip() else None
+
+
+def _malformed(current: httpx.URL, what: str, value: str, why: str) -> ResponseFormatError:
+    """The error for a next-page link (or token) that is no usable URL; a long one is shortened."""
+    shown = repr(value) if len(value) <= _SHOWN else f"{value[:_SHOWN]!r}… ({len(value):,} characters)"
+    return ResponseFormatError(
+        f"the {what} in the page from {current} is malformed ({why}): {shown}; nothing was sent to it"
+    )
+
+
+def resolve_link(link: str, current: httpx.URL) -> httpx.URL:
+    """``link`` resolved against ``current``, the page it came in; ResponseFormatError unless it is a usable URL.
+
+    >>> here = httpx.URL("https://api.twilio.com/2010-04-01/Accounts/AC1/Calls.json")
+    >>> str(resolve_link("/x.json?Page=1", here))
+    'https://api.twilio.com/x.json?Page=1'
+    >>> resolve_link("https://api.twilio.com:99999/x", here)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    twibox_nb._exceptions.ResponseFormatError: ... (port 99999 is out of range): 'https://api.twilio.com:99999/x'; ...
+    >>> resolve_link("/x?" + "a" * 200_000, here)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    twibox_nb._exceptions.ResponseFormatError: ... (200,003 characters, more than 65,536): '/x?aaa...aaa'… (200,003 ...
+    """
+    if len(link) > MAX_LINK_LENGTH:
+        raise _malformed(current, "next-page link", link, f"{len(link):,} characters, more than {MAX_LINK_LENGTH:,}")
+    try:
+        url = current.join(link)
+        port = url.port
+    except httpx.InvalidURL as exc:
+        raise _malformed(current, "next-page link", link, str(exc).rstrip(".")) from None
+    if port is not None and not 0 < port < 65_536:
+        raise _malformed(current, "next-page link", link, f"port {port} is out of range")
+    return url
 
 
 class Paginator(ABC):
@@ -52,7 +95,7 @@ class Paginator(ABC):
 
     @abstractmethod
     def next_url(self, body: Any, *, first: httpx.URL, current: httpx.URL) -> httpx.URL | None:
-        """The URL of the next page, or ``None`` on the last page."""
+        """The URL of the next page, or ``None`` on the last page (ResponseFormatError for a malformed link)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +126,7 @@ class NextPageUri(Paginator):
         link = _link(body.get("next_page_uri")) if isinstance(body, dict) else None
         # join keeps the current scheme and host for a "/path?query" link; an absolute (or
         # scheme-relative) link replaces them, and the client then checks where it points.
-        return current.join(link) if link else None
+        return resolve_link(link, current) if link else None
 
 
 @dataclass(frozen=True)
@@ -99,7 +142,7 @@ class MetaNextPageUrl(Paginator):
     def next_url(self, body: Any, *, first: httpx.URL, current: httpx.URL) -> httpx.URL | None:
         meta = body.get("meta") if isinstance(body, dict) else None
         link = _link(meta.get("next_page_url")) if isinstance(meta, dict) else None
-        return current.join(link) if link else None
+        return resolve_link(link, current) if link else None
 
 
 @dataclass(frozen=True)
@@ -128,7 +171,14 @@ class NextToken(Paginator):
 
     def next_url(self, body: Any, *, first: httpx.URL, current: httpx.URL) -> httpx.URL | None:
         token = self.token(body)
-        return first.copy_set_param(self.param, token) if token else None
+        if not token:
+            return None
+        if len(token) > MAX_LINK_LENGTH:
+            raise _malformed(current, "next token", token, f"{len(token):,} characters, more than {MAX_LINK_LENGTH:,}")
+        try:
+            return first.copy_set_param(self.param, token)
+        except httpx.InvalidURL as exc:
+            raise _malformed(current, "next token", token, str(exc).rstrip(".")) from None
 
 
 def detect(body: Any, token_param: str = DEFAULT_TOKEN_PARAM) -> Paginator:
