@@ -100,11 +100,13 @@ def test_a_cap_equal_to_the_page_count_is_complete(sandbox, fake):
     assert len(pages) == len(everything) > 1 and (report.stop_reason, report.truncated) == ("complete", False)
 
 
-def test_pagination_none_fetches_the_first_page_only(sandbox_conn, fake):
+def test_pagination_none_fetches_the_first_page_only_and_says_records_are_missing(sandbox_conn, fake):
     request = httpx.Request("GET", messages_url(sandbox_conn), params={"PageSize": 5})
     pages, report = fetch_all(sandbox_conn, request, pagination="none", **fake.options())
     assert len(pages) == 1 and pages[0].body["next_page_uri"]
-    assert (report.stop_reason, report.truncated, report.requests) == ("complete", False, 1)
+    # The first page links to more: they are not fetched, and the report says so (issue 14).
+    assert (report.stop_reason, report.truncated, report.requests) == ("page_cap", True, 1)
+    assert report.next_url is not None and report.next_url.endswith(pages[0].body["next_page_uri"])
 
 
 def older_than(start: datetime):

@@ -9,12 +9,14 @@ has arrived and names it, before that page is handed out).
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 
 import httpx
 import pytest
 
-from twibox_nb.fetch.chain import ChainEnd, PageBudget, PageFetcher, follow_chain
+from twibox_nb.fetch.chain import ChainEnd, PageBudget, PageFetcher, SliceBudget, follow_chain
 from twibox_nb.fetch.connection import connect
 from twibox_nb.fetch.report import FetchReport
 from twibox_nb.fetch.session import RetryPolicy, _Session
@@ -168,7 +170,8 @@ def test_an_error_ends_the_chain_without_raising():
 
 def test_a_chain_refused_its_first_page_sends_nothing():
     conn, net = mock_connection(numbered(3))
-    budget = PageBudget(1, reserved=1)  # the one page went to another chain
+    budget = PageBudget(1)
+    assert budget.take("another chain's page")  # the one page went to another chain
     with _Session(conn, RetryPolicy(), lambda s: None, lambda: 0.0) as session:
         chain = follow_chain(session, httpx.Request("GET", FIRST), budget)
         with pytest.raises(StopIteration) as done:
@@ -198,10 +201,9 @@ def test_the_budget_grants_exactly_max_pages_across_threads():
     assert sum(granted) == 500 and budget.used == 500 and budget.capped
 
 
-def test_reserved_permits_count_against_the_cap():
-    budget = PageBudget(3, reserved=5)
-    assert budget.reserved == 3 and not budget.take("later") and budget.capped_at == "later"
-    assert PageBudget(None, reserved=5).reserved == 0 and not PageBudget(None).capped
+def test_a_budget_without_a_cap_is_never_capped():
+    budget = PageBudget(None)
+    assert all(budget.take(f"p{i}") for i in range(1000)) and not budget.capped and budget.capped_at is None
 
 
 def test_the_first_pages_of_the_first_slices_are_kept_whatever_the_timing(sandbox):
@@ -214,3 +216,102 @@ def test_the_first_pages_of_the_first_slices_are_kept_whatever_the_timing(sandbo
         assert kept == [(i, 0) for i in range(6)]
         assert fetcher.report.next_url is not None and fetcher.report.stop_reason == "page_cap"
         assert all(r is None or r.stop_reason == "page_cap" for r in fetcher.slice_reports[6:])
+
+
+# --- the budget of several slices: a fixed order, whatever the thread timing ------------------------
+
+
+def ranked_first(lengths: list[int], cap: int) -> set[tuple[int, int]]:
+    """The pages a cap keeps: the first ``cap`` of (page number, chain) order, among the pages that exist."""
+    pages = sorted((page, chain) for chain, length in enumerate(lengths) for page in range(length))
+    return {(chain, page) for page, chain in pages[:cap]}
+
+
+def run_chains(budget: SliceBudget, lengths: list[int], seed: int) -> set[tuple[int, int]]:
+    """Each chain in its own thread, with random delays, takes permits until refused or done."""
+    granted: set[tuple[int, int]] = set()
+    lock = threading.Lock()
+    delays = random.Random(seed)
+    waits = [[delays.uniform(0, 0.003) for _ in range(length)] for length in lengths]
+
+    def walk(chain: int) -> None:
+        try:
+            for page in range(lengths[chain]):
+                time.sleep(waits[chain][page])
+                if not budget.take(f"{chain}/{page}", chain=chain, page=page):
+                    return
+                with lock:
+                    granted.add((chain, page))
+        finally:
+            budget.finish(chain)
+
+    threads = [threading.Thread(target=walk, args=(chain,)) for chain in range(len(lengths))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in threads)  # nobody waits forever
+    return granted
+
+
+@pytest.mark.parametrize("cap", [3, 8, 13, 40])
+def test_the_slice_budget_keeps_the_same_pages_whatever_the_timing(cap):
+    lengths = [4, 1, 6, 2, 3]  # 16 pages in all
+    expected = ranked_first(lengths, cap)
+    for seed in range(6):
+        budget = SliceBudget(cap, chains=len(lengths))
+        assert run_chains(budget, lengths, seed) == expected
+        assert budget.used == len(expected) and budget.capped == (cap < 16)
+        if budget.capped:  # the lowest-ranked page refused, whichever thread asked first
+            page, chain = min((p, c) for c, n in enumerate(lengths) for p in range(n) if (c, p) not in expected)
+            assert budget.capped_at == f"{chain}/{page}"
+
+
+def test_a_chain_waits_for_a_lower_ranked_chain_and_a_cancel_wakes_it():
+    budget = SliceBudget(4, chains=2)
+    assert budget.take("a0", chain=0, page=0) and budget.take("b0", chain=1, page=0)
+    answers: list[bool] = []
+    asking = threading.Thread(target=lambda: answers.append(budget.take("a2", chain=0, page=2)))
+    assert budget.take("a1", chain=0, page=1)  # rank 2: within the cap whatever chain 1 needs
+    asking.start()
+    asking.join(0.2)
+    assert asking.is_alive() and not answers  # a2 waits: were chain 1 to need a page 1, a2 would be 5th
+    budget.cancel()
+    asking.join(5)
+    assert answers == [False] and budget.cut_short == {0} and not budget.capped  # cut short, no cap
+
+
+@pytest.mark.parametrize("chain_1_needs_more", [True, False])
+def test_the_waiting_chain_is_answered_once_the_lower_ranked_chain_knows(chain_1_needs_more):
+    budget = SliceBudget(4, chains=2)
+    assert all(budget.take(url, chain=c, page=p) for url, c, p in (("a0", 0, 0), ("b0", 1, 0), ("a1", 0, 1)))
+    answers: list[bool] = []
+    asking = threading.Thread(target=lambda: answers.append(budget.take("a2", chain=0, page=2)))
+    asking.start()
+    asking.join(0.1)
+    assert not answers
+    if chain_1_needs_more:
+        assert budget.take("b1", chain=1, page=1)  # ranks before a2 and fills the cap
+    else:
+        budget.finish(1)  # chain 1 had one page: a2 is the 4th page
+    asking.join(5)
+    assert answers == [not chain_1_needs_more] and budget.capped_at == (None if answers[0] else "a2")
+
+
+def test_a_sliced_fetch_with_a_cap_above_its_slices_keeps_the_same_pages_at_low_concurrency():
+    def answer(request: httpx.Request) -> httpx.Response:
+        time.sleep(random.uniform(0, 0.004))
+        length, number = int(request.url.params["Length"]), int(request.url.params.get("Page", "0"))
+        link = f"{PATH}?PageSize=1&Length={length}&Page={number + 1}" if number + 1 < length else None
+        return json_response({"messages": [{"sid": f"SM{length}-{number}"}], "next_page_uri": link, "page": number})
+
+    lengths = [3, 1, 5, 2, 4, 1]
+    slices = [Slice(httpx.Request("GET", f"{FIRST}&Length={n}")) for n in lengths]
+    kept = set()
+    for _ in range(4):
+        conn, _net = mock_connection(answer)
+        fetcher = SliceFetcher(conn, slices, concurrency=2, max_pages=11)
+        pages = {(index, page.number) for index, page in fetcher}
+        assert fetcher.report.stop_reason == "page_cap" and fetcher.report.pages == 11
+        kept.add(frozenset(pages))
+    assert kept == {frozenset(ranked_first(lengths, 11))}

@@ -12,7 +12,8 @@ StopReason = Literal["complete", "page_cap", "cycle", "range_start_passed", "err
 #: Why a fetch stopped, in words: the one wording of each stop reason (an error's own message follows it).
 STOP_WORDS: dict[StopReason, str] = {
     "complete": "complete",
-    "page_cap": "stopped at the page cap with more pages left",
+    # pagination "none" is a cap of one page: a first page that links to more is cut off the same way
+    "page_cap": 'stopped at the page cap (max_pages, or the one page of pagination "none") with more pages left',
     "cycle": "stopped: a next-page link pointed back at a page already fetched",
     "range_start_passed": "stopped once the records were older than the range start",
     "error": "stopped by an error",
@@ -36,13 +37,16 @@ class Progress:
 class FetchReport:
     """How a fetch went and why it stopped.
 
-    ``truncated`` says records may be missing: a page cap with more pages left, a link cycle,
-    or an error after some pages (``error`` holds it; the caller shows a warning).
+    ``truncated`` says records may be missing: a page cap with more pages left (pagination
+    ``"none"`` caps at the first page), a link cycle, or an error after some pages (``error``
+    holds it, a malformed next-page link too; the caller shows a warning).
     ``range_start_passed`` is not truncation: the list is newest first and the rest is older
     than the range. ``requests`` counts every attempt, retries included.
 
-    >>> FetchReport(3, 150, 4, 1, 0.5, "page_cap", True, next_url="https://api.twilio.com/x").summary()
-    '3 pages, 150 records in 4 requests (1 retry); stopped at the page cap with more pages left (records are missing)'
+    >>> report = FetchReport(3, 150, 4, 1, 0.5, "page_cap", True, next_url="https://api.twilio.com/x")
+    >>> print(report.summary())  # doctest: +NORMALIZE_WHITESPACE
+    3 pages, 150 records in 4 requests (1 retry); stopped at the page cap (max_pages, or the one page of
+    pagination "none") with more pages left (records are missing)
     """
 
     pages: int

@@ -12,21 +12,17 @@ from __future__ import annotations
 
 import logging
 import queue
-import random
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .._exceptions import FetchError, TwiboxError, UnsafeRequestError
-from ..model.spec import Pagination
-from .chain import ChainEnd, PageBudget, PageFetcher, check_options, follow_chain
-from .pagination import DEFAULT_TOKEN_PARAM
+from .chain import ChainEnd, FetchOptions, PageFetcher, SliceBudget, follow_chain
 from .report import FetchReport, Progress, StopReason
-from .session import _DONE, Clock, Jitter, Page, RetryPolicy, Sleep, _check_get, _Session
+from .session import _DONE, Page, _check_get, _Session
 from .slices import DEFAULT_CONCURRENCY, check_concurrency
 
 if TYPE_CHECKING:
@@ -98,31 +94,35 @@ class Slice:
     stop_when: Callable[[Any], bool] | None = None
 
 
-class SliceFetcher:
+@dataclass(eq=False, repr=False)
+class SliceFetcher(FetchOptions):
     """Fetch several slices of one range concurrently, each slice with its own next-page chain.
 
     Iterating yields ``(slice index, Page)`` pairs as pages arrive, in the consumer's thread;
     ``progress`` is called from that thread too (notebook widgets are not thread-safe) with the
-    numbers of all slices together. Up to ``concurrency`` worker threads (default
-    :data:`~twibox_nb.fetch.slices.DEFAULT_CONCURRENCY`, at most :data:`~twibox_nb.fetch.slices.MAX_CONCURRENCY`)
-    share one ``httpx.Client`` whose pool holds that many connections; at most
-    ``2 × concurrency`` fetched pages wait for the consumer, so memory stays bounded. On a 429
-    the number of requests in flight halves and creeps back up after a run of successes; the
-    request itself is retried as ``policy`` says.
+    numbers of all slices together. Up to ``concurrency`` requests are in flight at once (default
+    :data:`~twibox_nb.fetch.slices.DEFAULT_CONCURRENCY`, at most :data:`~twibox_nb.fetch.slices.MAX_CONCURRENCY`),
+    sent by worker threads that share one ``httpx.Client`` whose pool holds that many connections;
+    at most ``2 × concurrency`` fetched pages wait for the consumer, so memory stays bounded. On a
+    429 the number of requests in flight halves and creeps back up after a run of successes; the
+    request itself is retried as ``policy`` says. The other keyword options are
+    :class:`~twibox_nb.fetch.chain.FetchOptions`.
 
     Each slice is one :func:`~twibox_nb.fetch.chain.follow_chain`, the loop a
     :class:`PageFetcher` walks too, iterated in a worker thread. ``max_pages`` caps the pages of
-    all slices together, through one shared :class:`~twibox_nb.fetch.chain.PageBudget`: the first
-    pages of the first ``max_pages`` slices are reserved up front (so which pages a cap leaves out
-    does not depend on thread timing), later pages are granted while the budget lasts; a slice
-    refused a page stops and the report says ``page_cap`` (truncated). An error before any page is
-    raised; an error after some pages stops every slice and ends the fetch with
-    ``stop_reason="error"`` (truncated). After the iteration, :attr:`report` sums everything up
-    (``slices``, ``concurrency`` = the most requests in flight, ``throttled_to``; ``next_url`` as
-    for a single chain: the page that failed, the first page over the cap, or the link of the first
-    slice that looped back) and :attr:`slice_reports` says how each slice ended (None for a slice
-    stopped because another one ended the fetch; ``requests`` and ``retries`` are counted for the
-    whole fetch only).
+    all slices together, through one shared :class:`~twibox_nb.fetch.chain.SliceBudget`, which
+    keeps pages in a fixed order (every slice's first page, then every slice's second page …), so
+    which pages a cap leaves out depends on the data only, never on thread timing; a slice refused
+    a page stops and the report says ``page_cap`` (truncated). (When the cap is above the number of
+    slices, each slice has a thread of its own, so that a slice waiting for its turn never holds
+    up another; requests in flight stay within ``concurrency``.) An error before any page is
+    raised; an error after some pages (a malformed next link too) stops every slice and ends the
+    fetch with ``stop_reason="error"`` (truncated). After the iteration, :attr:`report` sums
+    everything up (``slices``, ``concurrency`` = the most requests in flight, ``throttled_to``;
+    ``next_url`` as for a single chain: the page that failed, the lowest-ranked page over the cap,
+    or the link of the first slice that looped back) and :attr:`slice_reports` says how each slice
+    ended (None for a slice stopped because another one ended the fetch; ``requests`` and
+    ``retries`` are counted for the whole fetch only).
 
     >>> from twibox_nb.fetch.connection import connect
     >>> conn = connect(sandbox=True)
@@ -133,41 +133,21 @@ class SliceFetcher:
     ([0, 1, 2], 3, 'complete')
     """
 
-    def __init__(
-        self,
-        conn: Connection,
-        slices: Sequence[Slice | httpx.Request],
-        *,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        pagination: Pagination = "next_page",
-        max_pages: int | None = None,
-        token_param: str = DEFAULT_TOKEN_PARAM,
-        progress: Callable[[Progress], None] | None = None,
-        policy: RetryPolicy | None = None,
-        sleep: Sleep = time.sleep,
-        clock: Clock = time.monotonic,
-        jitter: Jitter = random.random,
-        recover: int | None = None,
-    ) -> None:
-        self.slices = [s if isinstance(s, Slice) else Slice(s) for s in slices]
+    conn: Connection
+    slices: Sequence[Slice | httpx.Request]
+    concurrency: int = field(default=DEFAULT_CONCURRENCY, kw_only=True)
+    recover: int | None = field(default=None, kw_only=True)
+    report: FetchReport | None = field(default=None, init=False)
+    slice_reports: list[FetchReport | None] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.slices = [s if isinstance(s, Slice) else Slice(s) for s in self.slices]
         if not self.slices:
             raise ValueError("SliceFetcher needs at least one slice")
         for part in self.slices:
             _check_get(part.request)
-        check_options(pagination, max_pages)
-        self.conn = conn
-        self.concurrency = check_concurrency(concurrency)
-        self.pagination = pagination
-        self.max_pages = max_pages
-        self.token_param = token_param
-        self.progress = progress
-        self.policy = policy or RetryPolicy()
-        self.sleep = sleep
-        self.clock = clock
-        self.jitter = jitter
-        self.recover = recover
-        self.report: FetchReport | None = None
-        self.slice_reports: list[FetchReport | None] = []
+        super().__post_init__()
+        self.concurrency = check_concurrency(self.concurrency)
 
     def __iter__(self) -> Iterator[tuple[int, Page]]:
         return self._run()
@@ -176,7 +156,10 @@ class SliceFetcher:
         self.report = None
         n = len(self.slices)
         self.slice_reports = [None] * n
-        workers = min(self.concurrency, n)
+        # Pages are granted in a fixed order; a slice may wait for slices ranked before it only
+        # when the cap is above the number of slices (see SliceBudget): then each has a thread.
+        capped_late = self.max_pages is not None and self.max_pages > n
+        workers = n if capped_late else min(self.concurrency, n)
         limiter = _AdaptiveLimit(self.concurrency, self.recover)
         pages_out: queue.Queue[Any] = queue.Queue(maxsize=2 * self.concurrency)
         pending: queue.Queue[int] = queue.Queue()
@@ -184,9 +167,7 @@ class SliceFetcher:
             pending.put(index)
         stop = threading.Event()  # no new request: a slice failed, or the consumer went away
         abandoned = threading.Event()  # the consumer went away: drop what is left
-        # The first pages of the first max_pages slices are reserved up front, so the pages a cap
-        # leaves out do not depend on thread timing; later pages are granted while the budget lasts.
-        budget = PageBudget(self.max_pages, reserved=n)
+        budget = SliceBudget(self.max_pages, chains=n)
         lock = threading.Lock()
         failure: list[tuple[TwiboxError, str | None]] = []  # the first error that ended the fetch, and where
         started = self.clock()
@@ -205,9 +186,11 @@ class SliceFetcher:
                 if not failure:
                     failure.append((error, at))
             stop.set()
+            budget.cancel()
 
         def chain(index: int, session: _Session) -> None:
             if stop.is_set():
+                budget.finish(index)
                 return  # another slice ended the fetch: this one is not started (no report)
             part = self.slices[index]
             ends: list[ChainEnd] = []
@@ -218,7 +201,7 @@ class SliceFetcher:
                 pagination=self.pagination,
                 token_param=self.token_param,
                 stop_when=part.stop_when,
-                reserved=index < budget.reserved,
+                chain=index,
                 clock=self.clock,
                 on_end=ends.append,
             )
@@ -228,7 +211,8 @@ class SliceFetcher:
                         break  # the chain ended with this page, or the fetch did (no report then)
             finally:
                 steps.close()
-            if ends:
+                budget.finish(index)
+            if ends and index not in budget.cut_short:  # cut short: the fetch ended, this is no cap
                 self.slice_reports[index] = ends[0].report
                 if ends[0].report.error is not None:
                     fail(ends[0].report.error, ends[0].stopped_at)
@@ -246,6 +230,7 @@ class SliceFetcher:
             finally:
                 put(_DONE)
 
+        assert self.policy is not None  # FetchOptions sets the default
         session = _Session(self.conn, self.policy, self.sleep, self.jitter, limiter=limiter, pool=self.concurrency)
         threads = [
             threading.Thread(target=work, args=(session,), name=f"twibox-fetch-{i}", daemon=True)
@@ -275,6 +260,7 @@ class SliceFetcher:
         finally:
             abandoned.set()
             stop.set()
+            budget.cancel()
             for thread in threads:
                 thread.join()
             session.client.close()
@@ -287,9 +273,10 @@ class SliceFetcher:
             reason, next_url = "page_cap", budget.capped_at
         else:
             reasons = {e.stop_reason for e in ended}
-            reason = next((r for r in ("cycle", "range_start_passed") if r in reasons), "complete")
-            # A cycle keeps the link that looped back, as a single chain does (the first slice's that cycled).
-            next_url = next((e.next_url for e in ended if e.stop_reason == "cycle"), None)
+            # page_cap here: a next link that pagination "none" does not follow
+            reason = next((r for r in ("page_cap", "cycle", "range_start_passed") if r in reasons), "complete")
+            # The link not followed, as a single chain keeps it (the first slice's that stopped so).
+            next_url = next((e.next_url for e in ended if e.stop_reason == reason), None)
         truncated = reason in ("page_cap", "cycle") or (reason == "error" and pages > 0)
         self.report = FetchReport(
             pages=pages,
