@@ -165,3 +165,28 @@ def test_request_spec_accepts_mappings_and_numbers():
     assert r.params == (("PageSize", "1000"),) and r.base_url == "https://monitor.twilio.com"
     with pytest.raises(SpecError, match=r"request\.params\.X"):
         RequestSpec("/v1/Alerts", params={"X": None})
+
+
+def test_a_request_holds_no_control_character_and_no_text_over_2000_characters():
+    with pytest.raises(SpecError, match=r"^request.headers.X-Trace: .*inject headers"):
+        RequestSpec("/v1/Alerts", base_url="https://monitor.twilio.com", headers={"X-Trace": "1\r\nHost: evil"})
+    with pytest.raises(SpecError, match=r"^request.path: the path is 100,001 characters long") as caught:
+        RequestSpec("/" + "a" * 100_000)
+    assert len(str(caught.value)) < 300
+    assert RequestSpec("/" + "a" * 1_999).path.endswith("a")  # 2,000 characters: accepted
+
+
+def test_a_calculated_metric_scale_is_finite_and_a_library_input_is_named_by_text():
+    from twibox_nb.model.calculated import CalculatedMetric
+
+    sent = MetricSpec("Sent", RequestSpec("/2010-04-01/Accounts/{AccountSid}/Messages.json"), date=Field("date_sent"))
+    for scale in (float("nan"), float("inf")):
+        with pytest.raises(SpecError, match=r"calculated\.scale: .*finite"):
+            CalculatedMetric("Rate", "ratio", (sent, sent), scale=scale)
+    data = {"twibox_metric": 1, "name": "Rate", "calculated": {"op": "ratio", "inputs": [{"library": ["x"]}] * 2}}
+    with pytest.raises(SpecError, match=r"calculated.inputs\[0\].library: a library metric's name"):
+        CalculatedMetric.from_dict(data, resolve=lambda name: sent)
+    with pytest.raises(SpecError, match="nested too deeply or with a number too long"):
+        MetricSpec.from_json("[" * 100_000)
+    with pytest.raises(SpecError, match="nested too deeply or with a number too long"):
+        CalculatedMetric.from_json('{"n": 1' + "0" * 5_000 + "}")

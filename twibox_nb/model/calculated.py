@@ -18,13 +18,14 @@ File format (the ``"twibox_metric": 1`` contract, with a ``calculated`` key inst
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 from .._exceptions import DateRangeError, SpecError
-from .dates import INTERVALS, resolve_range
+from .dates import INTERVALS, resolve_range, shown
 from .spec import SCHEMA_VERSION, MetricFile, MetricSpec
 
 Op = Literal["ratio", "difference", "sum"]
@@ -65,7 +66,7 @@ class CalculatedMetric(MetricFile):
         if not isinstance(self.name, str) or not self.name.strip():
             raise SpecError("name", "a metric needs a name")
         if self.op not in OPS:
-            raise SpecError("calculated.op", f"{self.op!r}: use one of {', '.join(OPS)}")
+            raise SpecError("calculated.op", f"{shown(self.op)}: use one of {', '.join(OPS)}")
         if not all(isinstance(m, MetricSpec) for m in self.inputs):
             raise SpecError("calculated.inputs", "every input is a metric (MetricSpec)")
         wanted = {"ratio": "exactly 2 (numerator, denominator)", "difference": "exactly 2", "sum": "at least 2"}
@@ -85,11 +86,16 @@ class CalculatedMetric(MetricFile):
                 "calculated.inputs", f"the inputs are split by different dimensions: {sorted(map(str, dimensions))}"
             )
         if self.favourable_trend not in ("up", "down"):
-            raise SpecError("favourable_trend", f"{self.favourable_trend!r}: use 'up' or 'down'")
+            raise SpecError("favourable_trend", f"{shown(self.favourable_trend)}: use 'up' or 'down'")
         if self.interval not in INTERVALS:
-            raise SpecError("interval", f"{self.interval!r}: use one of {', '.join(INTERVALS)}")
-        if isinstance(self.scale, bool) or not isinstance(self.scale, (int, float)) or self.scale == 0:
-            raise SpecError("calculated.scale", f"{self.scale!r}: a non-zero number (100 for a percentage)")
+            raise SpecError("interval", f"{shown(self.interval)}: use one of {', '.join(INTERVALS)}")
+        if (
+            isinstance(self.scale, bool)
+            or not isinstance(self.scale, (int, float))
+            or self.scale == 0
+            or not math.isfinite(self.scale)
+        ):
+            raise SpecError("calculated.scale", f"{shown(self.scale)}: a finite non-zero number (100 for a percentage)")
         try:
             resolve_range(self.date_range, datetime(2026, 1, 1, tzinfo=timezone.utc))
         except DateRangeError as exc:
@@ -120,10 +126,12 @@ class CalculatedMetric(MetricFile):
         inputs, refs = [], []
         for i, item in enumerate(calc["inputs"]):
             if isinstance(item, dict) and set(item) == {"library"}:
+                if not isinstance(item["library"], str):
+                    raise SpecError(f"calculated.inputs[{i}].library", "a library metric's name, as text")
                 if resolve is None:
                     raise SpecError(
                         f"calculated.inputs[{i}]",
-                        f"names the library metric {item['library']!r}: read this file with tb.load_metric, "
+                        f"names the library metric {shown(item['library'])}: read this file with tb.load_metric, "
                         "which looks library metrics up",
                     )
                 inputs.append(resolve(item["library"]))
@@ -152,9 +160,12 @@ class CalculatedMetric(MetricFile):
     @classmethod
     def from_json(cls, text: str, resolve: Callable[[str], MetricSpec] | None = None) -> CalculatedMetric:
         try:
-            return cls.from_dict(json.loads(text), resolve)
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SpecError("metric", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        except (RecursionError, ValueError):  # 100,000 levels deep, or an integer of 4,300+ digits
+            raise SpecError("metric", "JSON nested too deeply or with a number too long to read") from None
+        return cls.from_dict(data, resolve)
 
     def replace(self, **changes: Any) -> CalculatedMetric:
         return replace(self, **changes)

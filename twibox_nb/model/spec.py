@@ -25,6 +25,7 @@ headers and parameters that carry one are refused.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field, fields, replace
@@ -34,7 +35,8 @@ from typing import Any, Literal, get_args
 
 from .._exceptions import DateRangeError, SpecError
 from .._files import atomic_write_text
-from .dates import INTERVALS, resolve_range, tokens_in
+from .dates import INTERVALS, resolve_range, shown, tokens_in
+from .secrets import check_saveable
 
 SCHEMA_VERSION = 1
 Aggregation = Literal["latest", "sum", "min", "max", "average", "count"]
@@ -51,6 +53,33 @@ _SECRET_NAME = re.compile(r"(?i)(authori[sz]ation|auth|token|secret|password|pas
 _ALLOWED_NAMES = frozenset({"PageToken"})  # Twilio's paging parameter is not a credential
 _SECRET_VALUE = re.compile(r"(?i)^\s*(basic|bearer|digest)\s+\S+|^[0-9a-f]{32}$")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
+# What a request can carry: no control characters (CR/LF would inject headers, NUL and tab cut
+# or corrupt the line), nothing longer than a URL servers accept, header names that are HTTP tokens.
+MAX_TEXT = 2_000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def check_text(where: str, what: str, text: str) -> None:
+    r"""Refuse text a request cannot carry: a control character, or more than 2,000 characters.
+
+    >>> check_text("request.path", "the path", "/v1/Alerts\r\nX-Injected: 1")
+    Traceback (most recent call last):
+    ...
+    twibox_nb._exceptions.SpecError: request.path: the path holds a control character ('\r' at position 10), which ...
+    """
+    if len(text) > MAX_TEXT:
+        raise SpecError(
+            where, f"{what} is {len(text):,} characters long, over the limit of {MAX_TEXT:,}: {shown(text)}"
+        )
+    bad = _CONTROL.search(text)
+    if bad:
+        why = " (CR or LF would inject headers)" if bad[0] in "\r\n" else ""
+        raise SpecError(
+            where,
+            f"{what} holds a control character ({bad[0]!r} at position {bad.start()}), which a request cannot "
+            f"carry{why}: {shown(text)}; remove it",
+        )
 
 
 @dataclass(frozen=True)
@@ -66,7 +95,9 @@ class Field:
             or self.path.startswith(".")
             or self.path.endswith(".")
         ):
-            raise SpecError("field", f"a field path is a non-empty name such as 'price' or 'a.b', got {self.path!r}")
+            raise SpecError(
+                "field", f"a field path is a non-empty name such as 'price' or 'a.b', got {shown(self.path)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -87,10 +118,17 @@ def _pairs(where: str, value: Any) -> tuple[tuple[str, str], ...]:
     try:
         for key, item in items:
             if not isinstance(key, str) or not key:
-                raise SpecError(where, f"names must be non-empty strings, got {key!r}")
-            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
-                raise SpecError(f"{where}.{key}", f"values must be strings (or numbers), got {item!r}")
-            out.append((key, item if isinstance(item, str) else str(item)))
+                raise SpecError(where, f"names must be non-empty strings, got {shown(key)}")
+            check_text(where, "the name", key)
+            if (
+                isinstance(item, bool)
+                or not isinstance(item, (str, int, float))
+                or (isinstance(item, float) and not math.isfinite(item))
+            ):
+                raise SpecError(f"{where}.{key}", f"values must be strings (or numbers), got {shown(item)}")
+            value = item if isinstance(item, str) else str(item)
+            check_text(f"{where}.{key}", "the value", value)
+            out.append((key, value))
     except (TypeError, ValueError) as exc:
         if isinstance(exc, SpecError):
             raise
@@ -129,33 +167,44 @@ class RequestSpec:
         set_ = object.__setattr__  # frozen: normalise in place once, before anyone sees it
         set_(self, "params", _pairs("request.params", self.params))
         set_(self, "headers", _pairs("request.headers", self.headers))
+        for name, _ in self.headers:
+            if not _HEADER_NAME.match(name):
+                raise SpecError(
+                    f"request.headers.{name}",
+                    "a header name is letters, digits and !#$%&'*+-.^_`|~ only (no spaces or ':')",
+                )
         if not isinstance(self.method, str) or self.method.upper() != "GET":
             raise SpecError(
                 "request.method",
-                f"{self.method!r} is not allowed: only GET. twibox_nb only reads; other methods change the "
+                f"{shown(self.method)} is not allowed: only GET. twibox_nb only reads; other methods change the "
                 "account (send messages, delete resources)",
             )
         set_(self, "method", "GET")
+        if isinstance(self.base_url, str):
+            check_text("request.base_url", "the base URL", self.base_url)
         if not isinstance(self.base_url, str) or not _is_twilio_base(self.base_url.rstrip("/")):
             raise SpecError(
-                "request.base_url", f"{self.base_url!r} is not a Twilio product host such as https://api.twilio.com"
+                "request.base_url",
+                f"{shown(self.base_url)} is not a Twilio product host such as https://api.twilio.com",
             )
         set_(self, "base_url", self.base_url.rstrip("/"))
-        if not isinstance(self.path, str) or not self.path.startswith("/") or "?" in self.path:
-            raise SpecError("request.path", f"{self.path!r}: a path starts with '/' and holds no query (use params)")
+        if not isinstance(self.path, str) or not self.path.startswith("/") or "?" in self.path or "#" in self.path:
+            raise SpecError(
+                "request.path",
+                f"{shown(self.path)}: a path starts with '/' and holds no query or fragment (use params)",
+            )
+        check_text("request.path", "the path", self.path)
         unknown = set(_PLACEHOLDER.findall(self.path)) - {"AccountSid"}
         if unknown:
             raise SpecError(
                 "request.path", f"unknown placeholder {{{sorted(unknown)[0]}}}: only {{AccountSid}} is filled in"
             )
         if self.pagination not in PAGINATIONS:
-            raise SpecError("request.pagination", f"{self.pagination!r}: use 'none' or 'next_page'")
-        if (
-            isinstance(self.max_pages, bool)
-            or not isinstance(self.max_pages, int)
-            or self.max_pages not in PAGE_CAPS
-        ):
-            raise SpecError("request.max_pages", f"{self.max_pages!r}: a whole number of pages, at least 1")
+            raise SpecError("request.pagination", f"{shown(self.pagination)}: use 'none' or 'next_page'")
+        if isinstance(self.max_pages, bool) or not isinstance(self.max_pages, int) or self.max_pages not in PAGE_CAPS:
+            raise SpecError(
+                "request.max_pages", f"{shown(self.max_pages)}: a whole number of pages, at least 1 and at most 100,000"
+            )
         _refuse_credentials("request.headers", self.headers)
         _refuse_credentials("request.params", self.params)
         for name, value in self.params:
@@ -211,6 +260,7 @@ class MetricFile:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the metric as JSON, atomically: the file is either the old one or the new one."""
+        check_saveable(self.to_dict())  # no credential under any name, in any value (model/secrets.py)
         return atomic_write_text(path, self.to_json() + "\n")
 
 
@@ -258,11 +308,11 @@ class MetricSpec(MetricFile):
         if self.expression is not None and (not isinstance(self.expression, str) or not self.expression.strip()):
             raise SpecError("expression", "null (use the generated expression) or the JSONata text")
         if self.aggregation not in AGGREGATIONS:
-            raise SpecError("aggregation", f"{self.aggregation!r}: use one of {', '.join(AGGREGATIONS)}")
+            raise SpecError("aggregation", f"{shown(self.aggregation)}: use one of {', '.join(AGGREGATIONS)}")
         if self.favourable_trend not in ("up", "down"):
-            raise SpecError("favourable_trend", f"{self.favourable_trend!r}: use 'up' or 'down'")
+            raise SpecError("favourable_trend", f"{shown(self.favourable_trend)}: use 'up' or 'down'")
         if self.interval not in INTERVALS:
-            raise SpecError("interval", f"{self.interval!r}: use one of {', '.join(INTERVALS)}")
+            raise SpecError("interval", f"{shown(self.interval)}: use one of {', '.join(INTERVALS)}")
         try:
             resolve_range(self.date_range, datetime(2026, 1, 1, tzinfo=timezone.utc))
         except DateRangeError as exc:
@@ -289,7 +339,7 @@ class MetricSpec(MetricFile):
         if version != SCHEMA_VERSION:
             raise SpecError(
                 "twibox_metric",
-                f"{version!r}: this twibox_nb reads metric files of version {SCHEMA_VERSION}"
+                f"{shown(version)}: this twibox_nb reads metric files of version {SCHEMA_VERSION}"
                 + (" (a newer twibox_nb wrote this one: upgrade)" if isinstance(version, int) and version > 1 else ""),
             )
         request = data.get("request")
@@ -321,6 +371,8 @@ class MetricSpec(MetricFile):
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SpecError("metric", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        except (RecursionError, ValueError):  # 100,000 levels deep, or an integer of 4,300+ digits
+            raise SpecError("metric", "JSON nested too deeply or with a number too long to read") from None
         return cls.from_dict(data)
 
     def replace(self, **changes: Any) -> MetricSpec:
@@ -347,4 +399,8 @@ def _choice(where: str, value: Any, flags: dict[str, type]) -> Any:
     allowed = ['{"field": PATH}', *(f'{{"{k}": true}}' for k in flags)]
     if where == "dimension":
         allowed.append("null")
-    raise SpecError(where, f"{json.dumps(value)} is not allowed: use " + " or ".join(allowed))
+    try:
+        text = shown(json.dumps(value))
+    except (TypeError, ValueError, RecursionError):
+        text = f"a {type(value).__name__}"
+    raise SpecError(where, f"{text} is not allowed: use " + " or ".join(allowed))
