@@ -34,9 +34,12 @@ import pandas as pd
 
 from .._exceptions import SpecError
 from ..model.calculated import CalculatedMetric
+from ..model.dates import shown
 from ..model.spec import MetricSpec
 
-__all__ = ["DATA_SOURCES", "get", "list", "load", "load_metric", "path", "read_metric", "search", "slug"]
+__all__ = [
+    "DATA_SOURCES", "get", "list", "load", "load_metric", "parse_metric_text", "path", "read_metric", "search", "slug",
+]  # fmt: skip
 
 FOLDER = Path(__file__).parent
 #: The data sources, in the order the listing shows them.
@@ -54,25 +57,108 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
+#: A metric file is a few kilobytes; anything over this is refused before it is read.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+#: How deep a metric file may nest objects and lists (a calculated metric with inline inputs needs 6).
+MAX_DEPTH = 64
+_FIX = "fix the file, or save the metric again with MetricSpec.save"
+
+
+class _Refused(Exception):
+    """Raised inside the JSON parser's hooks; becomes a SpecError naming the file."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON number (JSON has no NaN or Infinity); write a number or null")
+
+
+def _unique_keys(pairs: builtins.list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Refused(f"the key {key[:60]!r} appears twice in one object; a metric file holds each key once")
+        seen[key] = value
+    return seen
+
+
+def _check_shape(data: Any) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` and text that is not Unicode (lone surrogates),
+    walking the parsed value without recursion."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise _Refused(
+                        f"the text {value[:40]!r} holds a lone surrogate escape (\\ud800 …), not text"
+                    ) from None
+            continue
+        if isinstance(value, dict):
+            stack.extend((key, depth) for key in value)  # keys are text too
+            value = builtins.list(value.values())
+        if isinstance(value, builtins.list) and value:
+            if depth > MAX_DEPTH:
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep; a metric file nests a few")
+            stack.extend((item, depth + 1) for item in value)
+
+
+def parse_metric_text(text: str, source: str = "metric") -> Any:
+    """Metric-file text as JSON data, strictly: every way it can be malformed is a
+    :class:`SpecError` naming ``source`` and saying what is wrong and what to do.
+
+    >>> parse_metric_text('{"name": 1, "name": 2}', "a.json")
+    Traceback (most recent call last):
+    ...
+    twibox_nb._exceptions.SpecError: metric: the key 'name' appears twice in one object; ... (in a.json); ...
+    """
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
+        _check_shape(data)
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            "metric", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno} (in {source}); {_FIX}"
+        ) from None
+    except _Refused as exc:
+        raise SpecError("metric", f"{exc} (in {source}); {_FIX}") from None
+    except RecursionError:
+        raise SpecError(
+            "metric", f"nested too deeply to read (more than {MAX_DEPTH} levels; in {source}); {_FIX}"
+        ) from None
+    except ValueError as exc:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise SpecError("metric", f"a number too long to read ({str(exc)[:80]}; in {source}); {_FIX}") from None
+    if not isinstance(data, dict):
+        raise SpecError(
+            "metric",
+            f"the file holds a JSON {_json_kind(data)}, not an object (in {source}): a metric file is one object "
+            '{"twibox_metric": 1, "name": …}',
+        )
+    return data
+
+
+def _json_kind(data: Any) -> str:
+    if isinstance(data, bool) or data is None:
+        return "literal (true, false or null)"
+    return {builtins.list: "array", str: "string"}.get(type(data), "number")
+
+
 def read_metric(
     text: str, source: str = "metric", resolve: Callable[[str], MetricSpec] | None = None
 ) -> MetricSpec | CalculatedMetric:
     """The one reader of metric-file text: a :class:`MetricSpec`, or a :class:`CalculatedMetric` when
     it has a ``calculated`` key, whose ``{"library": NAME}`` inputs ``resolve`` looks up (default:
-    :func:`get`). Every error is a :class:`SpecError` naming the field and ``source``.
+    :func:`get`). Every error is a :class:`SpecError` naming the field and ``source``, malformed JSON
+    included (see :func:`parse_metric_text`).
 
     >>> read_metric('{"twibox_metric": 1, "name": "Rate", "calculated": {"op": "ratio", "inputs": '
     ...             '[{"library": "Messages delivered"}, {"library": "Messages sent"}]}}').inputs[1].name
     'Messages sent'
     """
+    data = parse_metric_text(text, source)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(
-            "metric", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno} (in {source})"
-        ) from None
-    try:
-        if isinstance(data, dict) and "calculated" in data:
+        if "calculated" in data:
             return CalculatedMetric.from_dict(data, resolve or get)
         return MetricSpec.from_dict(data)
     except SpecError as exc:
@@ -86,18 +172,33 @@ def load_metric(
 
     A file with a ``calculated`` key holds a :class:`~twibox_nb.model.calculated.CalculatedMetric`; its
     ``{"library": NAME}`` inputs are looked up with ``resolve`` (default: :func:`get`). The library's
-    own files, ``tb.load_metric``, the store and every command go through this one reader.
+    own files, ``tb.load_metric``, the store and every command go through this one reader. A file
+    over 5 MB, or not UTF-8 text, is refused before it is parsed; every error is a :class:`SpecError`.
 
     >>> load_metric(path("Total spend")).request.params
     (('PageSize', '1000'), ('StartDate', '{{start_date}}'), ('EndDate', '{{end_date}}'), ('Category', 'totalprice'))
     """
     source = Path(path)
     try:
-        text = source.read_text(encoding="utf-8")
+        with source.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)  # never more, whatever the file (a device, a growing file)
     except FileNotFoundError:
         raise SpecError("file", f"{source}: no such metric file") from None
     except OSError as exc:
-        raise SpecError("file", f"{source}: cannot read it ({exc.strerror})") from None
+        raise SpecError("file", f"{source}: cannot read it ({exc.strerror or exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpecError(
+            "file",
+            f"{source}: over {MAX_FILE_BYTES // 2**20} MB, far more than a metric file holds: is it the right file?",
+        )
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark, as some editors write, is fine
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            "file",
+            f"{source}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8 (metric files are UTF-8 JSON)",
+        ) from None
     return read_metric(text, str(source), resolve)
 
 
@@ -142,7 +243,7 @@ def _find(name: str) -> _Entry:
     similar = [s for s in slugs if key and key in s] + difflib.get_close_matches(key, slugs, n=3, cutoff=0.6)
     close = [entries[s].metric.name for s in dict.fromkeys(similar)][:5]
     hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else "see twibox_nb.library.list()"
-    raise SpecError("library", f"no metric {name!r} in the library; {hint}")
+    raise SpecError("library", f"no metric {shown(name)} in the library; {hint}")
 
 
 def get(name: str) -> MetricSpec | CalculatedMetric:
