@@ -81,6 +81,20 @@ class FetchError(TwiboxError):
     """The network failed (timeouts, refused or dropped connections) after every retry."""
 
 
+class LimitExceededError(FetchError):
+    """A fetch passed one of its limits (a page's size, a request's deadline) and stopped there.
+
+    ``limit`` names the :class:`~twibox_nb.fetch.session.RetryPolicy` field that was passed
+    (``"max_page_bytes"`` or ``"deadline"``) and ``value`` holds its value; the message says how
+    to raise it.
+    """
+
+    def __init__(self, message: str, limit: str, value: float) -> None:
+        self.limit = limit
+        self.value = value
+        super().__init__(message)
+
+
 class ExpressionError(TwiboxError):
     """A JSONata expression failed to compile or evaluate, or ran too long.
 
