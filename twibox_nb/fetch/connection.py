@@ -10,6 +10,8 @@ Building a connection sends nothing: ``conn.test()`` is the first request.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 from collections.abc import Generator, Mapping
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .._exceptions import CredentialsError, UnsafeRequestError
+from ..model.secrets import redact, shown
 from .hosts import TWILIO_HOST, is_loopback_url, is_twilio_url
 
 if TYPE_CHECKING:
@@ -28,7 +31,13 @@ if TYPE_CHECKING:
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 API_KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
 AUTH_TOKEN = re.compile(r"^[0-9a-fA-F]{32}$")
-HOST_LABEL = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Twilio's region names (us1, ie1, au1 …) and edge names (dublin, sao-paulo, ashburn-ix …): strict,
+# so that a secret given in the wrong argument is refused (and never becomes a host name).
+REGION_LABEL = re.compile(r"^[a-z]{2}[0-9]{1,2}$")
+EDGE_LABEL = re.compile(r"^[a-z]{2,}(?:-[a-z]{2,})*$")
+LABELS = {"region": (REGION_LABEL, "'ie1', 'au1'"), "edge": (EDGE_LABEL, "'dublin', 'sydney'")}
+# The response header a loopback sandbox server names itself by ("seed=7, scale=1").
+SANDBOX_IDENTITY_HEADER = "X-Twibox-Sandbox"
 
 SANDBOX_LABEL = "SANDBOX (demo data, not a real Twilio account)"
 
@@ -72,16 +81,22 @@ class Secret:
     def __reduce__(self):
         raise TypeError("a Secret cannot be pickled or saved")
 
+    def __reduce_ex__(self, protocol):
+        raise TypeError("a Secret cannot be pickled or saved")
+
 
 class TwilioAuth(httpx.Auth):
     """HTTP Basic auth that only ever goes to Twilio hosts.
 
     A request for any other host is refused before it is sent, so a hostile or mistaken next-page
-    link can never receive the credentials.
+    link can never receive the credentials. It holds the secret as a :class:`Secret` (the header is
+    built per request) and, like it, refuses to be pickled.
     """
 
+    __slots__ = ("_secret", "_username")
+
     def __init__(self, username: str, secret: Secret) -> None:
-        self._basic = httpx.BasicAuth(username, secret.reveal())
+        self._username, self._secret = username, secret
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if not is_twilio_url(request.url):
@@ -89,10 +104,19 @@ class TwilioAuth(httpx.Auth):
                 f"refusing to send Twilio credentials to {request.url.scheme}://{request.url.host}: "
                 "only https://*.twilio.com hosts receive them"
             )
-        yield from self._basic.auth_flow(request)
+        yield from httpx.BasicAuth(self._username, self._secret.reveal()).auth_flow(request)
 
     def __repr__(self) -> str:
         return "TwilioAuth(***)"
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("TwilioAuth holds a secret and cannot be pickled or saved")
+
+    __reduce__ = __reduce_ex__  # type: ignore[assignment]
+
+
+_PROBE = {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}
+_SANDBOX_STATE = re.compile(r"^seed=-?[0-9]+, scale=[0-9.e+-]+$")
 
 
 class LoopbackTransport(httpx.BaseTransport):
@@ -105,10 +129,26 @@ class LoopbackTransport(httpx.BaseTransport):
     def __init__(self, base_url: str, inner: httpx.BaseTransport | None = None) -> None:
         if not is_loopback_url(base_url):
             raise CredentialsError(
-                f"sandbox={base_url!r}: the sandbox server must be on loopback (127.0.0.1, localhost or [::1])"
+                f"sandbox={redact(base_url)!r}: the sandbox server must be on loopback (127.0.0.1, localhost or [::1])"
             )
         self.base = httpx.URL(base_url)
         self.inner = inner or httpx.HTTPTransport()
+
+    def identity(self) -> str | None:
+        """Which sandbox answers there now (``"seed=7, scale=1"``), as the server says in its
+        ``X-Twibox-Sandbox`` header; None when it does not say (or does not answer). One request,
+        without credentials: another server may have taken the port since the last one."""
+        request = httpx.Request("GET", self.base.copy_with(path="/", query=None), extensions={"timeout": _PROBE})
+        try:
+            response = self.inner.handle_request(request)
+            try:
+                response.read()
+            finally:
+                response.close()
+        except httpx.HTTPError:
+            return None
+        found = response.headers.get(SANDBOX_IDENTITY_HEADER)
+        return found if found and _SANDBOX_STATE.match(found) else None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         # A copy: the caller's request keeps its Twilio URL (it may be sent again on a retry).
@@ -176,6 +216,31 @@ class Connection:
             return origin
         return f"{origin} sandbox({self.sandbox_state or self.sandbox})"
 
+    def cache_identity(self) -> str | None:
+        """The cache origin to use now, or None when this connection's data must not be cached: a
+        sandbox whose seed and scale are unknown. A loopback sandbox server is asked which one it
+        is (one request without credentials), since another may have taken its port."""
+        if self.sandbox is None or self.sandbox_state is not None:
+            return self.cache_origin
+        if isinstance(self.transport, LoopbackTransport):
+            state = self.transport.identity()
+            if state is not None:
+                return f"https://{self.host('*')} sandbox({self.sandbox}, {state})"
+        return None
+
+    def credential_tag(self, key: bytes) -> str:
+        """A keyed hash of these credentials (HMAC-SHA256 of user name and secret under ``key``),
+        for a cache whose entries only the credentials that wrote them may read. Never the secret
+        itself, nor an unkeyed hash of it.
+
+        >>> a = connect("AC" + "0" * 32, "SK" + "0" * 32, "one", env={})
+        >>> b = connect("AC" + "0" * 32, "SK" + "0" * 32, "two", env={})
+        >>> len(a.credential_tag(b"k")), a.credential_tag(b"k") == b.credential_tag(b"k")
+        (64, False)
+        """
+        message = f"{self.username}:{self.secret.reveal()}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+
     def host(self, product: str) -> str:
         """``{product}.{edge}.{region}.twilio.com`` (only the parts that are set)."""
         return ".".join(p for p in (product, self.edge, self.region) if p) + ".twilio.com"
@@ -232,10 +297,11 @@ def _named(given: object, parameter: str, variable: str) -> str:
 def _check_label(kind: str, value: str | None, name: str) -> str | None:
     if value is None or value == "":
         return None
-    value = value.lower()
-    if not HOST_LABEL.match(value):
-        raise CredentialsError(f"{name} {value!r} is not a Twilio {kind} name (e.g. 'ie1', 'dublin')")
-    return value
+    pattern, examples = LABELS[kind]
+    if not pattern.match(value.lower()):
+        # Only a short, plain value is echoed: a secret given here by mistake is described, not shown.
+        raise CredentialsError(f"{name} {shown(value)} is not a Twilio {kind} name (e.g. {examples})")
+    return value.lower()
 
 
 class MissingCredentialsError(CredentialsError):
@@ -281,7 +347,9 @@ def connect(
 
     A bad value from the environment is named by its variable (``TWILIO_ACCOUNT_SID 'AC123' is not
     an Account SID …``); a missing one raises :class:`MissingCredentialsError`. Secrets (the API
-    secret, the auth token) are never shown.
+    secret, the auth token) are never shown, nor is any value that could be one given in another
+    argument: only a short, plain value is quoted, anything else is described by its shape
+    (``api_key a 32-character value is not an API key SID …``).
     """
     env = os.environ if env is None else env
     if sandbox is not False and sandbox is not None:
@@ -296,15 +364,15 @@ def connect(
         )
     if not ACCOUNT_SID.match(sid):
         raise CredentialsError(
-            f"{_named(account_sid, 'account_sid', 'TWILIO_ACCOUNT_SID')} {sid!r} is not an Account SID: "
+            f"{_named(account_sid, 'account_sid', 'TWILIO_ACCOUNT_SID')} {shown(sid)} is not an Account SID: "
             "expected AC followed by 32 hex digits"
         )
     key = _pick(api_key, env, "TWILIO_API_KEY")
     if key:
         if not API_KEY_SID.match(key):
-            hint = " (that is an Account SID; the API key SID starts with SK)" if key.startswith("AC") else ""
+            hint = " (that is an Account SID; the API key SID starts with SK)" if ACCOUNT_SID.match(key) else ""
             raise CredentialsError(
-                f"{_named(api_key, 'api_key', 'TWILIO_API_KEY')} {key!r} is not an API key SID: "
+                f"{_named(api_key, 'api_key', 'TWILIO_API_KEY')} {shown(key)} is not an API key SID: "
                 f"expected SK followed by 32 hex digits{hint}"
             )
         secret = api_secret if api_secret is not None else env.get("TWILIO_API_SECRET")
@@ -352,6 +420,6 @@ def _sandbox_connection(sandbox: bool | str | Sandbox, transport: httpx.BaseTran
         where, chosen = sandbox.rstrip("/"), LoopbackTransport(sandbox, transport)
     else:
         raise CredentialsError(
-            f"sandbox={sandbox!r}: use True, a loopback URL such as 'http://127.0.0.1:8765', or a Sandbox"
+            f"sandbox= {shown(str(sandbox))}: use True, a loopback URL such as 'http://127.0.0.1:8765', or a Sandbox"
         )
     return Connection(c.account_sid, c.api_key, Secret(c.api_secret), None, None, where, chosen, state)

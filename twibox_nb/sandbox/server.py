@@ -4,6 +4,10 @@ Clients either send their requests to ``http://127.0.0.1:PORT`` with the Twilio 
 ``Host`` header (absolute links then point at ``https://<that host>``, as on Twilio), or plainly
 (links then point back at the sandbox). The paths the sandbox serves do not collide across
 products, so a bare request is routed by its path.
+
+Every response names the sandbox that gave it in an ``X-Twibox-Sandbox`` header (``seed=7,
+scale=1``): a client caching closed windows asks it, so that another sandbox started later on the
+same port is never served the first one's data.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from urllib.parse import urlsplit
 
 from .app import SandboxApp
 from .faults import FaultInjector
+
+IDENTITY_HEADER = "X-Twibox-Sandbox"  # read by twibox_nb.fetch.connection (SANDBOX_IDENTITY_HEADER)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -47,6 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             injector.release()
         self.send_response(reply.status)
+        self.send_header(IDENTITY_HEADER, self.server.identity)
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
@@ -83,6 +90,13 @@ class LoopbackServer(ThreadingHTTPServer):
         self.verbose = verbose
         self._thread: threading.Thread | None = None
         super().__init__((host, port), _Handler)
+
+    @property
+    def identity(self) -> str:
+        """Which data this server answers with: ``"seed=7, scale=1"`` (the clock aside: it only
+        decides which of today's records exist, and open windows are never cached)."""
+        gen = self.app.account.gen
+        return f"seed={gen.seed}, scale={gen.scale:g}"
 
     @property
     def url(self) -> str:
