@@ -9,10 +9,14 @@ fetched again, and a window whose fetch was truncated or failed is never stored.
 **Where.** ``$TWIBOX_CACHE`` (a directory, or ``off`` to disable the cache), else the user's cache
 directory (``platformdirs.user_cache_path("twibox_nb")``), file ``windows.sqlite3``.
 
-**Key.** ``(account SID, origin, metric identity, window start, window end)``: the origin is the
-connection's ``cache_origin``, its Twilio hosts (region and edge included) and, for a sandbox, its
-seed and scale (or where it is served), so entries are never shared between accounts or between
-sandboxes; the metric identity (:func:`twibox_nb.model.identity.metric_identity`) covers the
+**Key.** ``(account SID, origin, metric identity, window start, window end, credential)``: the
+origin is the connection's cache identity, its Twilio hosts (region and edge included) and, for a
+sandbox, its seed and scale (a loopback sandbox server is asked which one it is; one whose seed is
+unknown is not cached), so entries are never shared between accounts or between sandboxes. The
+credential is a keyed hash of the connection's user name and secret (HMAC-SHA256 under a random
+key made for this cache file and kept in it), so an entry is served only to the credentials that
+wrote it: a secret Twilio would refuse gets no cached data, and the secret itself (or a hash of it
+anyone could check) is never stored. The metric identity (:func:`twibox_nb.model.identity.metric_identity`) covers the
 request's host and path, the value, the dimension, the date and the expression. **Value:** the window's rows as the
 expression produced them (before the metric's own date clip, so a later range can reuse them),
 with the record and page counts and the time they were stored. Rows are compressed JSON; no
@@ -25,7 +29,7 @@ file of another version is rebuilt: a cache can always be fetched again).
 >>> from datetime import datetime, timezone
 >>> cache = Cache(tempfile.mkdtemp())
 >>> key = WindowKey("AC" + "0" * 32, "https://api.twilio.com", "abc123",
-...                 datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 2, tzinfo=timezone.utc))
+...                 datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 2, tzinfo=timezone.utc), "tag")
 >>> cache.put(key, [{"date": "2026-01-01T10:00:00Z", "value": 1, "dimension": "sent"}], records=1, pages=1)
 >>> cache.get(key).rows
 [{'date': '2026-01-01T10:00:00Z', 'value': 1, 'dimension': 'sent'}]
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sqlite3
 import zlib
 from collections.abc import Iterator
@@ -46,9 +51,12 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from ..fetch.connection import Connection
 
 __all__ = ["CACHE_ENV", "DEFAULT_SETTLE", "Cache", "CachedWindow", "WindowKey", "default_cache", "is_closed"]
 
@@ -56,7 +64,7 @@ CACHE_ENV = "TWIBOX_CACHE"
 #: How long after a window ends it is taken as closed: Twilio still updates the status and the
 #: price of recent records (a message goes from sent to delivered, a call gets its price).
 DEFAULT_SETTLE = timedelta(hours=1)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the credential column and the key it is made with
 FILE_NAME = "windows.sqlite3"
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width: text order is time order
 
@@ -72,9 +80,11 @@ CREATE TABLE IF NOT EXISTS windows (
     records INTEGER NOT NULL,
     pages INTEGER NOT NULL,
     stored_at TEXT NOT NULL,
-    PRIMARY KEY (account, origin, metric, start, end)
+    credential TEXT NOT NULL,
+    PRIMARY KEY (account, origin, metric, start, end, credential)
 )
 """
+_META = "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)"
 
 
 def is_closed(end: datetime, now: datetime, settle: timedelta = DEFAULT_SETTLE) -> bool:
@@ -89,21 +99,24 @@ def is_closed(end: datetime, now: datetime, settle: timedelta = DEFAULT_SETTLE) 
 
 @dataclass(frozen=True)
 class WindowKey:
-    """Which window of which metric on which account (see the module docstring)."""
+    """Which window of which metric on which account, for which credentials (see the module
+    docstring; ``credential`` is :meth:`Cache.credential_tag`)."""
 
     account: str
     origin: str
     metric: str
     start: datetime
     end: datetime
+    credential: str
 
-    def values(self) -> tuple[str, str, str, str, str]:
+    def values(self) -> tuple[str, str, str, str, str, str]:
         return (
             self.account,
             self.origin,
             self.metric,
             self.start.astimezone(timezone.utc).strftime(_FORMAT),
             self.end.astimezone(timezone.utc).strftime(_FORMAT),
+            self.credential,
         )
 
 
@@ -160,14 +173,25 @@ class Cache:
                     pass
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 db.execute("BEGIN IMMEDIATE")
-                db.execute("DROP TABLE IF EXISTS windows")  # another layout: start again
-                db.execute(_SCHEMA)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # not rebuilt meanwhile
+                    db.execute("DROP TABLE IF EXISTS windows")  # another layout: start again
+                    db.execute("DROP TABLE IF EXISTS meta")
+                    db.execute(_SCHEMA)
+                    db.execute(_META)
+                    db.execute("INSERT INTO meta VALUES ('key', ?)", (secrets.token_bytes(32),))
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 db.execute("COMMIT")
             yield db
+
+    def credential_tag(self, conn: Connection) -> str:
+        """The keyed hash of ``conn``'s credentials that its windows are stored under: HMAC-SHA256
+        under this cache's own random key (made with the file, kept in it)."""
+        with self._db() as db:
+            assert db is not None
+            key = db.execute("SELECT value FROM meta WHERE name = 'key'").fetchone()[0]
+        return conn.credential_tag(bytes(key))
 
     def get(self, key: WindowKey) -> CachedWindow | None:
         """The stored window, or None."""
@@ -176,7 +200,7 @@ class Cache:
                 return None
             row = db.execute(
                 "SELECT rows, records, pages, stored_at FROM windows "
-                "WHERE account = ? AND origin = ? AND metric = ? AND start = ? AND end = ?",
+                "WHERE account = ? AND origin = ? AND metric = ? AND start = ? AND end = ? AND credential = ?",
                 key.values(),
             ).fetchone()
         if row is None:
@@ -197,7 +221,9 @@ class Cache:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute(
-                    "INSERT OR REPLACE INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO windows "
+                    "(account, origin, metric, start, end, credential, rows, n_rows, records, pages, stored_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*key.values(), blob, len(rows), records, pages, stored),
                 )
             except BaseException:

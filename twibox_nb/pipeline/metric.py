@@ -56,10 +56,11 @@ def _stop_when(spec: MetricSpec, date_range: DateRange) -> Callable[[Any], bool]
     return passed
 
 
-def _origin(conn: Connection, spec: MetricSpec) -> str:
+def _origin(conn: Connection, spec: MetricSpec) -> str | None:
     """Where a window's data came from, for the cache key: the connection's Twilio hosts (region and
-    edge included) and which sandbox, as the connection knows it; the spec's own host is in its identity."""
-    return conn.cache_origin
+    edge included) and which sandbox (a loopback server is asked); the spec's own host is in its
+    identity. None: a sandbox whose seed and scale are unknown, which is not cached."""
+    return conn.cache_identity()
 
 
 def _resolve_cache(cache: Cache | bool | str | None, conn: Connection) -> Cache | None:
@@ -114,11 +115,13 @@ def _fetch_range(
     windows = list(plan.windows) if plan is not None else [date_range]
     # Closed windows may come from the cache; open ones (today's included) are always fetched.
     keys: list[WindowKey | None] = [None] * len(windows)
-    if cache is not None and not dynamic:
-        identity, origin = metric_identity(spec), _origin(conn, spec)
+    origin = _origin(conn, spec) if cache is not None and not dynamic else None
+    if cache is not None and origin is not None and any(is_closed(w.end, fetched_at, cache.settle) for w in windows):
+        # Entries are served only to the credentials that wrote them (a keyed hash, never the secret).
+        identity, credential = metric_identity(spec), cache.credential_tag(conn)
         for i, window in enumerate(windows):
             if is_closed(window.end, fetched_at, cache.settle):
-                keys[i] = WindowKey(conn.account_sid, origin, identity, window.start, window.end)
+                keys[i] = WindowKey(conn.account_sid, origin, identity, window.start, window.end, credential)
     rows_by_window: list[list[dict[str, Any]]] = [[] for _ in windows]
     cached_records = 0
     to_fetch: list[int] = []
