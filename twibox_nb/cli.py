@@ -25,6 +25,7 @@ from ._exceptions import CredentialsError, SpecError, TwiboxError
 from ._files import atomic_write_text
 from .fetch.report import _plural as plural
 from .fetch.slices import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from .model.secrets import redact
 from .sandbox import cli as sandbox_cli
 
 if TYPE_CHECKING:
@@ -74,13 +75,20 @@ def connection(sandbox: str | None, now: datetime | None) -> Connection:
     if sandbox is not None:
         if not is_loopback_url(sandbox):
             raise CredentialsError(
-                f"--sandbox {sandbox}: the sandbox server must be on loopback, e.g. --sandbox http://127.0.0.1:8765"
+                f"--sandbox {redact(sandbox)}: the sandbox server must be on loopback, e.g. --sandbox http://127.0.0.1:8765"
             )
         return connect(sandbox=sandbox)
     try:
         return connect()
     except MissingCredentialsError as exc:
         raise CredentialsError(f"no Twilio credentials ({exc.unset}): {CREDENTIALS_HELP}") from None
+
+
+def _fail(command: str, exc: BaseException, name: str | None = None) -> None:
+    """One error line on stderr, ``twibox <command>: …``, with any password a URL in it could
+    carry redacted (a store URL given with ``?password=``, say); credentials are never in errors."""
+    where = f"{redact(name)}: " if name else ""
+    print(f"twibox {command}: {where}{redact(str(exc))}", file=sys.stderr)
 
 
 def run_fetch(args: argparse.Namespace) -> int:
@@ -109,7 +117,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         for warning in caught:
             print(f"warning: {warning.message}", file=sys.stderr)
     except (TwiboxError, ValueError) as exc:
-        print(f"twibox fetch: {exc}", file=sys.stderr)
+        _fail("fetch", exc)
         return 1
     return _output(result, args.csv)
 
@@ -136,7 +144,7 @@ def run_sync(args: argparse.Namespace) -> int:
         conn = connection(args.sandbox, now)
         store = Store(args.store)
     except (TwiboxError, ValueError) as exc:
-        print(f"twibox sync: {exc}", file=sys.stderr)
+        _fail("sync", exc)
         return 1
     with store:
         for name in args.metrics:
@@ -147,10 +155,10 @@ def run_sync(args: argparse.Namespace) -> int:
                     report = store.sync(spec, conn, args.range, now=now)
             except (TwiboxError, ValueError) as exc:
                 failed += 1
-                print(f"twibox sync: {name}: {exc}", file=sys.stderr)
+                _fail("sync", exc, name)
                 continue
             truncated += report.truncated
-            print(f"synced {report} → {store.url}", file=sys.stderr if args.quiet else sys.stdout)
+            print(f"synced {report} → {store.url}", file=sys.stderr if args.quiet else sys.stdout)  # redacted
     if failed:
         return 1
     return 3 if truncated else 0
@@ -167,7 +175,7 @@ def run_history(args: argparse.Namespace) -> int:
             warnings.simplefilter("ignore", TruncationWarning)  # result.warnings are printed below
             result = store.history(metric, args.range, args.interval, args.compare, now=now, account=args.account)
     except (TwiboxError, ValueError) as exc:
-        print(f"twibox history: {exc}", file=sys.stderr)
+        _fail("history", exc)
         return 1
     return _output(result, args.csv)
 

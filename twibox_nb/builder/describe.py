@@ -13,6 +13,7 @@ from typing import Any
 
 from .._exceptions import ChoiceError, SpecError
 from ..fetch.connection import Connection
+from ..model.secrets import check_saveable
 from ..model.spec import Count, Field, MetricSpec
 from . import preview as previews
 
@@ -83,6 +84,10 @@ class DescribeStep:
         if not target:
             raise ChoiceError("describe", "type where to save the metric file (e.g. metrics/my_metric.json)")
         spec = self.spec
+        try:  # never the connection's own secret (or any credential) under any name, in any value
+            check_saveable(spec.to_dict(), (self.conn.secret.reveal(),) if self.conn is not None else ())
+        except SpecError as exc:
+            raise ChoiceError("describe", f"{exc.field}: {exc.detail}") from None
         try:
             Path(target).parent.mkdir(parents=True, exist_ok=True)
             written = spec.save(target)

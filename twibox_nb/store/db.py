@@ -3,7 +3,10 @@
 Locations: no URL → ``$TWIBOX_STORE`` if set, else ``store.sqlite3`` in the user's data directory
 (``platformdirs``); a plain path or ``sqlite:///path`` (SQLAlchemy's spelling: three slashes and
 a relative path, four for an absolute one; ``sqlite:///:memory:`` for a throwaway store);
-``postgresql://user:password@host:port/database`` for a team's shared store (:mod:`.postgres`).
+``postgresql://user:password@host:port/database`` for a team's shared store (:mod:`.postgres`),
+or a libpq keyword string (``host=… dbname=… user=…``). A password is never shown: the printable
+``url`` is redacted in every spelling (user info, ``?password=``, ``password=`` keywords,
+percent-encoded), and so is every message that names the store (:meth:`Location.scrub`).
 
 SQLite runs in WAL mode with a busy timeout, so readers never block the writer and a second
 writer waits for the first instead of failing; every write is one ``BEGIN IMMEDIATE``
@@ -20,12 +23,13 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 from .._exceptions import StoreError
+from ..model.secrets import is_libpq_keywords, password_variants, scrub
 
 ENV = "TWIBOX_STORE"
 BUSY_TIMEOUT_S = 60.0  # a sync's write is short; a cron job may still meet another one
@@ -107,11 +111,17 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 
 @dataclass(frozen=True)
 class Location:
-    """A resolved store location: the kind of database, what to open, and a printable URL."""
+    """A resolved store location: the kind of database, what to open (never shown: it may hold a
+    password) and a printable URL."""
 
     kind: Literal["sqlite", "postgresql"]
-    target: str
+    target: str = field(repr=False)
     url: str
+
+    def scrub(self, text: str) -> str:
+        """``text`` (a driver's message, say) with this location's password, in any spelling, and
+        any other URL's password replaced by ``***``."""
+        return scrub(text, password_variants(self.target))
 
 
 def default_path() -> Path:
@@ -136,14 +146,16 @@ def resolve(url: str | os.PathLike | None, env: Mapping[str, str] | None = None)
     text = os.fspath(url)
     if not text.strip():
         raise StoreError("an empty store URL: give a path, sqlite:///path or postgresql://…")
-    if text.startswith(("postgresql://", "postgres://")):
+    if text.startswith(("postgresql://", "postgres://")) or is_libpq_keywords(text):
         return Location("postgresql", text, redact(text))
-    if "://" in text:
+    if "://" in text or "%3a%2f%2f" in text.lower():
         if not text.startswith("sqlite:///"):
-            raise StoreError(f"unknown store URL {text!r}: use a path, sqlite:///path or postgresql://…")
+            raise StoreError(f"unknown store URL {redact(text)!r}: use a path, sqlite:///path or postgresql://…")
         target = text[len("sqlite:///") :]
         if not target:
-            raise StoreError(f"store URL {text!r} names no file: sqlite:///relative/path or sqlite:////absolute/path")
+            raise StoreError(
+                f"store URL {redact(text)!r} names no file: sqlite:///relative/path or sqlite:////absolute/path"
+            )
     else:
         target = text
     if target == ":memory:":
@@ -157,12 +169,12 @@ def redact(url: str) -> str:
 
     >>> redact("postgresql://me:s3cret@db.example.com:5432/metrics")
     'postgresql://me:***@db.example.com:5432/metrics'
+    >>> redact("postgresql://db/metrics?user=me&password=s3cret"), redact("host=db password=s3cret")
+    ('postgresql://db/metrics?user=me&password=***', 'host=db password=***')
     """
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, host = rest.rpartition("@")
-    if not at or ":" not in userinfo:
-        return url
-    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{host}"
+    from ..model.secrets import redact as redact_text
+
+    return redact_text(url)
 
 
 def utc_now_text() -> str:
@@ -188,7 +200,7 @@ class Database:
                 self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store {location.url}: {exc}") from None
+            raise StoreError(f"cannot open the store {location.url}: {location.scrub(str(exc))}") from None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self.conn.execute(sql, tuple(params)).fetchall()

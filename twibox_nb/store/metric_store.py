@@ -63,6 +63,7 @@ from ..fetch.session import RetryPolicy
 from ..model.calculated import CalculatedMetric
 from ..model.dates import DateRange, resolve_range
 from ..model.identity import is_dynamic, metric_identity
+from ..model.secrets import check_saveable
 from ..model.spec import MetricSpec
 from ..pipeline.metric import fetch_metric
 from ..pipeline.result import MetricResult
@@ -191,7 +192,7 @@ class Store:
         try:
             yield
         except self._db.errors as exc:
-            raise StoreError(f"the store {self.url}: {str(exc).strip()}") from exc
+            raise StoreError(f"the store {self.url}: {self.location.scrub(str(exc).strip())}") from None
 
     def _stage(self, stage: str, count: int = 0) -> None:
         if self._hook is not None:
@@ -217,6 +218,8 @@ class Store:
         :class:`~twibox_nb.pipeline.metric.TruncationWarning`, as ``fetch_metric`` does, and is stored by the
         truncation rule of the module docstring.
         """
+        # The spec is saved in the store: never with the connection's secret (or any credential) in it.
+        check_saveable(spec.to_dict(), (conn.secret.reveal(),))
         fetched_at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         options: dict[str, Any] = {"progress": progress, "policy": policy, "sleep": sleep}
         calculated = isinstance(spec, CalculatedMetric)

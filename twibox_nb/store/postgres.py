@@ -48,7 +48,8 @@ class PostgresDatabase(Database):
         try:
             self.conn = psycopg.connect(location.target, autocommit=True, connect_timeout=30)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot open the store {location.url}: {str(exc).strip()}") from None
+            # psycopg may quote parts of the connection string: scrubbed of the password, in every spelling.
+            raise StoreError(f"cannot open the store {location.url}: {location.scrub(str(exc).strip())}") from None
         self._transaction: Any = None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
