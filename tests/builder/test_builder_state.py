@@ -562,6 +562,21 @@ def test_a_page_cap_is_reported_as_truncation(state):
     assert any("incomplete" in w for w in result.warnings)
 
 
+def test_pagination_off_on_a_list_with_more_pages_says_to_turn_it_on(state):
+    state.choose_endpoint("Monitor alerts")
+    state.set_row("params", 0, value="20")
+    state.set_pagination("none", 1)
+    state.advance()
+    state.select_value(Count())
+    for _ in range(3):
+        state.advance()
+    result = state.preview()
+    assert result.truncated and result.stop_reason == "page_cap" and result.pages == 1
+    warning = state.truncation_warning()
+    assert "pagination is off" in warning and "Choose next-page pagination in step 1" in warning
+    assert "Raise the page cap" not in warning
+
+
 # --- step 6: describe, save, copy as code ----------------------------------------------------
 
 

@@ -102,6 +102,14 @@ def test_other_answers(fake):
     assert diagnose(conn, **fake.options()).message == "Twilio answered: Odd."
 
 
+def test_an_answer_past_a_limit_is_not_called_unreachable(fake):
+    big = httpx.Response(200, json={"friendly_name": "x" * 5000})
+    conn, _ = mock_connection(scripted(big))
+    d = diagnose(conn, policy=RetryPolicy(max_page_bytes=1000), **fake.options())
+    assert not d.ok and "Could not reach" not in d.message
+    assert d.message.startswith("api.twilio.com answered, but") and "max_page_bytes" in d.message
+
+
 def test_a_diagnosis_is_a_plain_value():
     d = Diagnosis(True, 200, None, "Connected.")
     assert d == Diagnosis(True, 200, None, "Connected.") and str(d) == "Diagnosis: OK (HTTP 200)\n  Connected."

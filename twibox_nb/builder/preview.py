@@ -121,11 +121,19 @@ def fetch_pages(
 
 
 def single_page_fetch(
-    request: RequestSpec, conn: Connection, date_range: DateRange, *, body: Any, elapsed: float, fetched_at: datetime
+    request: RequestSpec,
+    conn: Connection,
+    date_range: DateRange,
+    *,
+    body: Any,
+    elapsed: float,
+    fetched_at: datetime,
+    more: bool = False,
 ) -> StoredFetch:
-    """A fetch made of a first page that had no next page (nothing more to ask for)."""
+    """A fetch made of a first page that is all there is to read: it has no next page, or
+    ``more`` pages follow but pagination is off (then it is truncated at the cap, as a fetch says)."""
     key, records = find_records(body)
-    report = FetchReport(1, len(records), 1, 0, elapsed, "complete", False)
+    report = FetchReport(1, len(records), 1, 0, elapsed, "page_cap" if more else "complete", more)
     return StoredFetch(
         request, date_range, conn.label, conn.is_sandbox, fetched_at, (body,), report, request.max_pages, key, 0
     )
@@ -252,6 +260,11 @@ def truncation_warning(stored: StoredFetch) -> str | None:
     report = stored.report
     if not report.truncated:
         return None
+    if report.stop_reason == "page_cap" and stored.request.pagination == "none":
+        return (
+            "Truncated: pagination is off, so only the first page was read, and it links to more pages: "
+            "records are missing and the values are too low. Choose next-page pagination in step 1."
+        )
     if report.stop_reason == "page_cap":
         return (
             f"Truncated: the page cap ({stored.max_pages:,}) was reached with more pages left, so records "

@@ -107,8 +107,9 @@ class PreviewStep:
         page = self.first_page
         if page is not None and not self.needs_fetch and (not page.has_more or request.pagination == "none"):
             stored = previews.single_page_fetch(
-                request, self.conn, page.date_range, body=page.body, elapsed=page.elapsed, fetched_at=self._now()
-            )
+                request, self.conn, page.date_range, body=page.body, elapsed=page.elapsed, fetched_at=self._now(),
+                more=page.has_more,
+            )  # fmt: skip
         else:
             stored = previews.fetch_pages(
                 request, self.conn, self.date_range, now=self._now(), progress=progress,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from .._exceptions import FetchError, ResponseFormatError, TwiboxError, TwilioAPIError
+from .._exceptions import FetchError, LimitExceededError, ResponseFormatError, TwiboxError, TwilioAPIError
 from .session import RETRY_STATUSES, Clock, Jitter, RetryPolicy, Sleep, _Session
 
 if TYPE_CHECKING:
@@ -105,6 +105,8 @@ def diagnose(
 def _explain(exc: TwiboxError, conn: Connection, host: str) -> str:
     """What a failed diagnosis means, and what to try."""
     where = _where(conn)
+    if isinstance(exc, LimitExceededError):  # it was reached: the answer was too big or too slow
+        return f"{host} answered, but {exc}"
     if isinstance(exc, FetchError):
         hint = (
             f"the {where} name may be wrong (Twilio hosts are product.edge.region.twilio.com), or there is no network"
