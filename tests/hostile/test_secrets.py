@@ -208,7 +208,7 @@ def test_the_connections_own_secret_is_refused_wherever_it_is_saved(form, tmp_pa
             assert MIXED_SECRET not in str(exc)
             continue
         target = tmp_path / "m.json"
-        with pytest.raises(ChoiceError, match="the connection's secret|credential") as caught:
+        with pytest.raises(ChoiceError, match=r"the connection's secret|credential") as caught:
             _Step(spec, conn).save(str(target))
         assert MIXED_SECRET not in str(caught.value) and not target.exists()
         with Store("sqlite:///:memory:") as store:

@@ -16,7 +16,7 @@ from twibox_nb.pipeline.metric import fetch_metric
 from twibox_nb.sandbox import Sandbox
 
 from ..conftest import NOW
-from .test_cache import A, SECRET, Recording, account
+from .test_cache import SECRET, A, Recording, account
 from .test_fetch_metric import as_dict, messages_by_status, truth_frame
 
 WEEK = (NOW.date() - timedelta(days=7), NOW.date())

@@ -370,9 +370,11 @@ def connect(
     key = _pick(api_key, env, "TWILIO_API_KEY")
     if key:
         if not API_KEY_SID.match(key):
-            hint = " (that is an Account SID; the API key SID starts with SK)" if ACCOUNT_SID.match(key) else ""
+            is_sid = bool(ACCOUNT_SID.match(key))  # an Account SID is no secret: it is quoted, to be recognised
+            hint = " (that is an Account SID; the API key SID starts with SK)" if is_sid else ""
             raise CredentialsError(
-                f"{_named(api_key, 'api_key', 'TWILIO_API_KEY')} {shown(key)} is not an API key SID: "
+                f"{_named(api_key, 'api_key', 'TWILIO_API_KEY')} {repr(key) if is_sid else shown(key)} is not an "
+                "API key SID: "
                 f"expected SK followed by 32 hex digits{hint}"
             )
         secret = api_secret if api_secret is not None else env.get("TWILIO_API_SECRET")
