@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from twibox_nb._exceptions import SpecError
+from twibox_nb._exceptions import SpecError, TwiboxWarning
 from twibox_nb.aggregate.frames import rows_frame
 from twibox_nb.cli import main
 from twibox_nb.fetch.connection import connect
@@ -43,6 +43,11 @@ OUT_OF_RANGE_DATES = [
 GOOD = "Tue, 03 Nov 2026 10:00:00 +0000"
 
 
+# Date filters on both ends: with concurrency, the week is fetched as seven day slices (each slice
+# is served the same page here, and keeps the records of its own day, plus the unreadable one once).
+SLICEABLE = {"PageSize": "1000", "DateSent>": "{{start_date}}", "DateSent<": "{{end_date}}"}
+
+
 def messages_body(dates: list[str]) -> dict:
     records = [{"sid": f"SM{i:032x}", "date_sent": d, "status": "delivered"} for i, d in enumerate(dates)]
     return {"messages": records, "next_page_uri": None, "page": 0, "page_size": 1000}
@@ -62,12 +67,15 @@ def test_fetch_metric_leaves_out_a_record_dated_out_of_range(date, concurrency):
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
     conn = connect("AC" + "ab" * 16, "SK" + "cd" * 16, "hostile-secret", transport=transport, env={})
     spec = MetricSpec(
-        "Messages", RequestSpec(MESSAGES_PATH, params={"PageSize": "1000"}, pagination="none"),
+        "Messages", RequestSpec(MESSAGES_PATH, params=SLICEABLE),
         value=Count(), dimension=Field("status"), date=Field("date_sent"),
     )  # fmt: skip
-    result = fetch_metric(spec, conn, "2026-11-02..2026-11-08", now=NOW, concurrency=concurrency, cache=False)
+    with pytest.warns(TwiboxWarning, match="1 record has a date that cannot be read"):
+        result = fetch_metric(spec, conn, "2026-11-02..2026-11-08", now=NOW, concurrency=concurrency, cache=False)
     assert result.summary.current == 2.0  # the two readable records, each once
     assert result.rows["date"].notna().all()
+    assert any("1 record has a date that cannot be read" in w for w in result.warnings)
+    assert result.current.report.slices == (7 if concurrency > 1 else 1)  # a day a slice, or one chain
 
 
 # --- 2. requests that cannot be sent --------------------------------------------------------------

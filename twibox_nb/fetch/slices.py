@@ -47,7 +47,7 @@ from ..model.catalog import Endpoint, find_endpoint
 from ..model.dates import DateRange, tokens_in
 from ..model.records import find_records
 from ..model.spec import Dynamic, MetricSpec
-from ..model.twilio_dates import MONTH_NAMES, date_keys, moment_key
+from ..model.twilio_dates import MONTH_NAMES, date_keys, moment_key, readable_year
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -182,10 +182,11 @@ def _inside(values: list[Any], window: DateRange) -> list[bool]:
     slow: list[int] = []
     for v in values:
         if days and isinstance(v, str):
-            if len(v) == 31 and v[3] == "," and v.endswith(" +0000"):
+            # An unreadable year goes the slow way below: kept, and counted when the rows are typed.
+            if len(v) == 31 and v[3] == "," and v.endswith(" +0000") and readable_year(v[12:16]):
                 result.append(v[5:16] in days)
                 continue
-            if len(v) == 20 and v[10] == "T" and v[19] == "Z":
+            if len(v) == 20 and v[10] == "T" and v[19] == "Z" and readable_year(v[:4]):
                 result.append(v[:10] in days)
                 continue
         slow.append(len(result))

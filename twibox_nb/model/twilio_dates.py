@@ -25,6 +25,17 @@ _MONTHS = {m: f"{i:02d}" for i, m in enumerate(MONTH_NAMES, 1)}
 # Years pandas can hold in nanoseconds: a date outside them is unreadable (None), never a crash.
 _YEARS = range(1678, 2262)
 _FIRST_YEAR, _LAST_YEAR = f"{_YEARS[0]:04d}", f"{_YEARS[-1]:04d}"  # as 4-digit text, for the fast paths
+
+
+def readable_year(year: str) -> bool:
+    """Whether a 4-digit year, as written, is one a date can be read in (1678-2261).
+
+    >>> readable_year("2026"), readable_year("9999"), readable_year("0001")
+    (True, False, False)
+    """
+    return _FIRST_YEAR <= year <= _LAST_YEAR
+
+
 # The number written after an RFC 2822 month name: the year ("27 Nov 2026"), or a day ("Nov 27 2026").
 _AFTER_MONTH = re.compile(r"(?i)\b(?:" + "|".join(MONTH_NAMES) + r")[a-z]*\.?\s+(\d+)\b")
 

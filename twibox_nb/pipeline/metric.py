@@ -17,7 +17,8 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from .._exceptions import FetchError, ResponseFormatError, TruncationWarning, TwilioAPIError
+from .._exceptions import FetchError, ResponseFormatError, TruncationWarning, TwiboxWarning, TwilioAPIError
+from ..aggregate.frames import unreadable_note
 from ..evaluate.evaluator import Evaluator
 from ..fetch.chain import PageFetcher
 from ..fetch.connection import Connection
@@ -289,11 +290,16 @@ def fetch_metric(  # noqa: PLR0917  (the documented signature takes these positi
                 # alerts older than 30 days): keep the result and say why there is no comparison.
                 notes.append(f"the comparison period could not be fetched: {exc}")
     for label, fetched in (("this range", current), ("the comparison period", previous)):
-        if fetched is not None and fetched.report.truncated:
-            notes.append(f"{label}: {fetched.report.summary()}; the values are incomplete")
-    for note in notes:
-        if "incomplete" in note:
+        if fetched is None:
+            continue
+        if fetched.report.truncated:
+            note = f"{label}: {fetched.report.summary()}; the values are incomplete"
+            notes.append(note)
             warnings.warn(f"{spec.name}: {note}", TruncationWarning, stacklevel=2)
+        unreadable = unreadable_note(fetched.rows)
+        if unreadable is not None:  # records the range cannot place: said, never silently dropped
+            notes.append(f"{label}: {unreadable}")
+            warnings.warn(f"{spec.name}: {label}: {unreadable}", TwiboxWarning, stacklevel=2)
     return metric_result(
         spec, current, previous, source=conn.label, is_sandbox=conn.is_sandbox, interval=interval,
         fetched_at=fetched_at, expression=text, warnings=notes,
