@@ -26,6 +26,7 @@ from ._exceptions import (
     DateRangeError,
     ExpressionError,
     FetchError,
+    LimitExceededError,
     ResponseFormatError,
     SpecError,
     StoreError,
@@ -39,6 +40,7 @@ from ._version import __version__
 from .aggregate.frames import Summary
 from .evaluate.engines import SlowEngineWarning
 from .fetch.connection import Connection, connect
+from .fetch.session import RetryPolicy
 from .library import load_metric
 from .model.calculated import CalculatedMetric
 from .model.dates import DateRange, comparison_range, resolve_range
@@ -89,11 +91,13 @@ __all__ = [
     "Field",
     "Goal",
     "LibraryBrowser",
+    "LimitExceededError",
     "MetricBuilder",
     "MetricResult",
     "MetricSpec",
     "RequestSpec",
     "ResponseFormatError",
+    "RetryPolicy",
     "Sandbox",
     "Scorecard",
     "SlowEngineWarning",
