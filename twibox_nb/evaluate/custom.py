@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import ExpressionError
+from .limits import check_size, memory_error
 from .rows import _SHAPE_HELP, Row, rows_from_result
 
 __all__ = [
@@ -83,10 +84,18 @@ def engine_error(description: dict[str, Any]) -> ExpressionError:
     # jsonata-python's messages come from a Java port that wrote "Object" where JSONata says "function".
     message = re.sub(r"\bObject\b", "function", description.get("message") or "")
     message = message.replace("Argument None of function None", "An argument of a function")
+    if kind == "timeout" and description.get("stage") == "parse":
+        return ExpressionError(
+            "the expression took too long to parse and was stopped: shorten it (a long literal "
+            "belongs in the data), or give it more time with the metric's expression timeout",
+            code="timeout",
+        )
     if kind == "timeout" or (kind == "JlensError" and code == "D1012"):
         return ExpressionError(
             "the expression ran too long and was stopped (an endless loop or recursion?)", code="timeout"
         )
+    if kind in {"memory", "MemoryError"}:
+        return memory_error(description.get("message") or "")
     if kind == "crash":
         return ExpressionError(message, code="crash")
     if kind in {"input", "_BadInput"}:
@@ -131,11 +140,14 @@ class CustomExpression:
     """A user-written JSONata expression, compiled (its syntax checked) and run under a guard.
 
     ``engine`` is ``"fast"`` (jlens) or ``"python"`` (jsonata-python): see ``twibox_nb.evaluate.engines``.
+    ``dated``: the metric's date is a record field, so every row needs one (a single number,
+    which has no date, is refused instead of silently dropped).
     """
 
     text: str
     timeout: float = DEFAULT_TIMEOUT
     engine: str | None = None
+    dated: bool = False
 
     def evaluate(
         self,
@@ -157,14 +169,17 @@ class CustomExpression:
         answer = evaluate(self.text, body, raw=raw, timeout=self.timeout, engine=self.engine, progress=progress)
         if "error" in answer:
             raise engine_error(answer["error"])
-        return rows_from_result(answer["result"])
+        return rows_from_result(answer["result"], dated=self.dated)
 
 
-def custom_expression(text: str, *, timeout: float = DEFAULT_TIMEOUT) -> CustomExpression:
+def custom_expression(text: str, *, timeout: float = DEFAULT_TIMEOUT, dated: bool = False) -> CustomExpression:
     """Check a user's JSONata and return it ready to evaluate page by page.
 
-    Syntax errors raise ``ExpressionError`` at once, with JSONata's code and position. The engine
-    is the fast one when installed (``TWIBOX_JSONATA_ENGINE`` forces one; see ``twibox_nb.evaluate.engines``).
+    Syntax errors raise ``ExpressionError`` at once, with JSONata's code and position; so does an
+    expression longer than ``TWIBOX_EXPRESSION_MAX_CHARS`` (code ``"size"``; see
+    ``twibox_nb.evaluate.limits``). jsonata-python parses it in the guarded worker, under
+    ``timeout``. The engine is the fast one when installed (``TWIBOX_JSONATA_ENGINE`` forces one;
+    see ``twibox_nb.evaluate.engines``). ``dated``: see :class:`CustomExpression`.
 
     >>> custom_expression('$sum(price) +')
     Traceback (most recent call last):
@@ -177,8 +192,8 @@ def custom_expression(text: str, *, timeout: float = DEFAULT_TIMEOUT) -> CustomE
         raise ExpressionError("the expression is empty", code="S0207")
     if not timeout > 0:
         raise ExpressionError(f"timeout must be a positive number of seconds, got {timeout!r}", code="timeout")
-    # Parsing is fast and cannot run away; evaluation is what needs a guard.
-    engine, error = check_syntax(text, selected_engine())
+    check_size(text)  # before any parser sees it
+    engine, error = check_syntax(text, selected_engine(), float(timeout))
     if error is not None:
         raise engine_error(error)
-    return CustomExpression(text=text, timeout=float(timeout), engine=engine)
+    return CustomExpression(text=text, timeout=float(timeout), engine=engine, dated=dated)

@@ -47,6 +47,7 @@ __all__ = [
     "FAST",
     "FAST_LIMITS",
     "IN_PROCESS_FUNCTIONS",
+    "IN_PROCESS_BUDGET",
     "PAGE_BYTES",
     "PYTHON",
     "SLOW_MESSAGE",
@@ -85,38 +86,52 @@ FAST_LIMITS: dict[str, int] = {
     "max_result_size": 1 << 26,
 }
 
-#: Built-ins whose work is bounded by their input and the limits above, and which stop at the
-#: fast engine's deadline (checked here against runaways: see tests/evaluate/test_engines.py). An
-#: expression that calls only these, and defines no function of its own (recursion), cannot run
-#: away in this process. Left out on purpose: $distinct, $keys, $zip, $sort, $reverse, $shuffle,
-#: $spread, $each, $sift, $map, $filter, $reduce, $single (slow on large arrays, or calling
-#: functions), and everything else not listed.
+#: Built-ins whose work is bounded by their input and the limits above, which stop at the fast
+#: engine's deadline (checked here against runaways: see tests/evaluate/test_engines.py) and whose
+#: result is never larger than their arguments (or a number, or a short text). Left out on
+#: purpose: $distinct, $keys, $zip, $sort, $reverse, $shuffle, $spread, $each, $sift, $map,
+#: $filter, $reduce, $single (slow on large arrays, or calling functions), $pad, $join, $append,
+#: $split (results larger than their arguments: $pad("x", 1e7) on each record of a page is 10 GB)
+#: and everything else not listed.
 IN_PROCESS_FUNCTIONS = frozenset(
     """number string substring substringBefore substringAfter uppercase lowercase trim length
-    contains join split round floor ceil abs sqrt sum count max min average exists boolean not
-    type toMillis fromMillis now millis formatNumber append lookup pad""".split()
+    contains round floor ceil abs sqrt sum count max min average exists boolean not type toMillis
+    fromMillis now millis formatNumber lookup""".split()
 )
-_DOLLAR_NAME = re.compile(r"\$(\w+)")
-_ASSIGNED = re.compile(r"\$(\w+)\s*:=")
-_DEFINES_FUNCTION = re.compile(r"\bfunction\b|λ")
+#: In this process, an expression's length times its input's size (bytes of JSON; a parsed body
+#: counts 1 KB a record) stays below this: each character can make at most about one copy of the
+#: input (a field read twice is converted twice, a $substring copies), so that is the most memory
+#: an in-process evaluation can take. A 100-character projection of a page of 1000 records (1 MB)
+#: is 100 M; the same over a whole 100,000-record body goes to the worker.
+IN_PROCESS_BUDGET = 1 << 28
+_DOLLAR_NAME = re.compile(r"\$(\w*)")
+# Anywhere in the text, string literals included (the check errs towards the worker): a function
+# definition (recursion), an assignment (a variable can double a text each time it is used), a
+# range (10 million items from 12 characters), the parent (%), and text concatenation (&).
+_NOT_IN_PROCESS = re.compile(r"\bfunction\b|λ|:=|\.\.|%|&")
 
 
 def runs_in_process(text: str) -> bool:
     """Whether the fast engine may evaluate ``text`` in this process (no worker round trip).
 
-    True when the expression defines no function and every ``$name`` it mentions is a variable it
-    assigns or one of :data:`IN_PROCESS_FUNCTIONS`. A ``$name`` inside a string literal counts
-    too: the check errs towards the worker, never away from it.
+    Only where time and memory are bounded by construction, since nothing here can stop an
+    allocation: the deadline stops long work, and each character of the expression can take at
+    most about one copy of the input (:data:`IN_PROCESS_BUDGET` bounds the product). That holds
+    for an expression that only walks down its input (no ``$``, ``$$`` or ``%`` to reach back to
+    the whole input from each record, which squares it), builds no text (``&``), no range
+    (``..``), no variable (``:=``, whose value can be used twice) and no function, and calls
+    only :data:`IN_PROCESS_FUNCTIONS`. Anything else runs in the worker, under its memory limit.
 
     >>> runs_in_process('messages.{"value": price ? $number(price) : null, "dimension": status}')
     True
     >>> runs_in_process("$distinct(messages.status)"), runs_in_process("($f := function(){$f()}; $f())")
     (False, False)
+    >>> runs_in_process("$count([1..6].[[1..10000000]])"), runs_in_process('$pad("x", 1000000000)')
+    (False, False)
     """
-    if _DEFINES_FUNCTION.search(text):
+    if _NOT_IN_PROCESS.search(text):
         return False
-    assigned = set(_ASSIGNED.findall(text))
-    return all(name in assigned or name in IN_PROCESS_FUNCTIONS for name in _DOLLAR_NAME.findall(text))
+    return all(name in IN_PROCESS_FUNCTIONS for name in _DOLLAR_NAME.findall(text))
 
 
 def _items(body: Any) -> int:
@@ -240,17 +255,20 @@ def _describe(exc: BaseException) -> dict[str, Any]:
 def _internal(description: dict[str, Any]) -> bool:
     """Whether a fast-engine failure is the engine's own fault (fall back), not the expression's."""
     kind = description.get("type")
-    if kind in ("timeout", "input", "_NotJSON", "_BadInput"):
+    if kind in ("timeout", "memory", "input", "_NotJSON", "_BadInput"):
         return False
     return not (kind == "JlensError" and description.get("code"))
 
 
-def check_syntax(text: str, engine: str) -> tuple[str, dict[str, Any] | None]:
+def check_syntax(text: str, engine: str, timeout: float) -> tuple[str, dict[str, Any] | None]:
     """Compile ``text`` on ``engine``: ``(engine, None)``, or ``(engine, error description)``.
 
-    Parsing cannot run away (jlens refuses expressions nested over 1000 levels), so it runs in
-    this process. An internal failure of the fast engine moves the expression to jsonata-python:
-    the engine returned is the one that will run it.
+    jlens compiles in this process: its parser is linear and refuses expressions nested over 1000
+    levels (a 1 MB literal in 10-75 ms; ``twibox_nb.evaluate.limits`` caps the text far below).
+    jsonata-python's parser is not (a 10,000-character path took 1.7 s, a 1 MB literal over 20 s),
+    so it compiles in the worker, under ``timeout`` and the memory limit; the worker keeps the
+    compiled expression for the evaluations that follow. An internal failure of the fast engine
+    moves the expression to jsonata-python: the engine returned is the one that will run it.
     """
     if engine == FAST:
         try:
@@ -266,14 +284,12 @@ def check_syntax(text: str, engine: str) -> tuple[str, dict[str, Any] | None]:
             _fall_back(text, description)
         else:
             return FAST, None
-    import jsonata
+    from .guard import evaluate_guarded
+    from .limits import memory_allowance
 
-    try:
-        jsonata.Jsonata(text)
-    except BaseException as exc:
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        return PYTHON, _describe(exc)
+    answer = evaluate_guarded(text, b"", timeout, engine=PYTHON, memory=memory_allowance(0), check=True)
+    if "error" in answer:
+        return PYTHON, {**answer["error"], "stage": "parse"}
     return PYTHON, None
 
 
@@ -358,11 +374,13 @@ def _run(
     text: str, payload: bytes, engine: str, deadline: float, progress: Callable[[float], None] | None
 ) -> dict[str, Any]:
     from .guard import evaluate_guarded
+    from .limits import memory_allowance
 
     limits = {**FAST_LIMITS, "timeout": deadline} if engine == FAST else None
     watchdog = deadline + _GRACE if engine == FAST else deadline
+    memory = memory_allowance(len(payload))
     if progress is None:
-        return evaluate_guarded(text, payload, watchdog, engine=engine, limits=limits)
+        return evaluate_guarded(text, payload, watchdog, engine=engine, limits=limits, memory=memory)
     done = threading.Event()
     started = time.monotonic()
 
@@ -375,7 +393,7 @@ def _run(
     ticker = threading.Thread(target=tick, name="twibox-expression-progress", daemon=True)
     ticker.start()
     try:
-        return evaluate_guarded(text, payload, watchdog, engine=engine, limits=limits)
+        return evaluate_guarded(text, payload, watchdog, engine=engine, limits=limits, memory=memory)
     finally:
         done.set()
         ticker.join()
@@ -411,9 +429,9 @@ def evaluate(
         engine = PYTHON
     elif engine == PYTHON:
         _tell_once()
-    if engine == FAST and runs_in_process(text):
-        size = len(raw) / PAGE_BYTES if raw is not None else _items(body) / 1000
-        answer = _evaluate_here(text, body, raw, timeout * max(1.0, size))
+    pages = len(raw) / PAGE_BYTES if raw is not None else _items(body) / 1000  # about 1 KB a record
+    if engine == FAST and len(text) * pages * PAGE_BYTES <= IN_PROCESS_BUDGET and runs_in_process(text):
+        answer = _evaluate_here(text, body, raw, timeout * max(1.0, pages))
         if "error" not in answer or not _internal(answer["error"]):
             return answer
         _fall_back(text, answer["error"])

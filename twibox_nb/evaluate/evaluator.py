@@ -42,7 +42,8 @@ class Evaluator:
     def __init__(self, spec: MetricSpec, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.spec = spec
         self.selection = selection_of(spec)
-        self.custom = custom_expression(spec.expression, timeout=timeout) if spec.expression else None
+        dated = not isinstance(spec.date, Dynamic)  # a custom expression's rows then need their dates
+        self.custom = custom_expression(spec.expression, timeout=timeout, dated=dated) if spec.expression else None
         self.generated: dict[str | None, GeneratedExpression] = {}
 
     def expression_for(self, body: Any) -> CustomExpression | GeneratedExpression:

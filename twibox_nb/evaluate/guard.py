@@ -19,6 +19,13 @@ own limits end most runaways with a clean error before the watchdog has to kill 
 limits alone are not enough to run it in the notebook's process: ``$distinct``, ``$keys`` and
 ``$zip`` on large arrays run for minutes without ever checking its deadline.
 
+Memory: each request carries the memory its evaluation may take (``twibox_nb.evaluate.limits``),
+which the worker sets as its own address-space limit. Past it, jsonata-python raises
+``MemoryError`` and jlens aborts the worker (``SIGABRT``): both come back as an error of type
+``"memory"``, and the worker is replaced (a fresh one starts for the next request), so that no
+half-freed heap outlives the request. Without it, ``$pad("x", 1000000000)`` or
+``$count([1..6].[[1..10000000]])`` took 1.5-2.5 GB before finishing "successfully".
+
 Requests and answers carry JSON text, not Python objects: a page body that arrives as text goes
 to the worker as it is, and the fast engine reads only the fields the expression uses.
 """
@@ -28,6 +35,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -36,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 _WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+_SIGABRT = getattr(signal, "SIGABRT", 6)
 # Starting Python and importing jsonata-python takes ~0.1 s; a loaded CI machine may need far more.
 STARTUP_TIMEOUT = 30.0
 # Run the script with neither its own folder nor the working directory on sys.path, where a module
@@ -90,6 +99,7 @@ class _Worker:
         self._lock = threading.Lock()
         self._watchdog = _Watchdog()  # one request at a time (the lock): one deadline at a time
         self.fast: bool | None = None  # whether the running worker could import the fast engine
+        self.memory: bool | None = None  # whether the running worker can limit its own memory
 
     def _start(self) -> subprocess.Popen[bytes] | dict[str, Any]:
         """The running worker, started (and waited for) if needed, or an error description."""
@@ -101,7 +111,8 @@ class _Worker:
         paths = [p for p in sys.path if p]
         if os.environ.get("PYTHONPATH"):
             paths.append(os.environ["PYTHONPATH"])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        # RUST_BACKTRACE=0: a jlens that runs out of memory aborts at once, without walking its stack.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "RUST_BACKTRACE": "0"}
         try:
             process = subprocess.Popen(
                 [sys.executable, "-c", _BOOT, str(_WORKER_SCRIPT)],
@@ -119,6 +130,7 @@ class _Worker:
         hello = self._read(process, STARTUP_TIMEOUT)
         if hello.get("ready"):
             self.fast = bool(hello.get("fast"))
+            self.memory = bool(hello.get("memory"))
             return process
         self.stop()
         if "error" in hello and hello["error"]["type"] not in ("timeout", "crash"):
@@ -166,12 +178,15 @@ class _Worker:
             if "size" in answer:
                 return {"result": json.loads(result)}
             return answer
-        exit_code = process.poll()
+        try:  # its output is closed: it is exiting, or gone (poll() alone may ask too early)
+            exit_code = process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            exit_code = None
         self.stop()
         if late.is_set():
             return {"error": {"type": "timeout", "code": None, "position": None, "message": ""}}
         message = f"the JSONata worker process stopped unexpectedly (exit code {exit_code})"
-        return {"error": {"type": "crash", "code": None, "position": None, "message": message}}
+        return {"error": {"type": "crash", "code": None, "position": None, "message": message, "exit": exit_code}}
 
     def stop(self) -> None:
         """Kill the worker (a new one starts on the next request)."""
@@ -188,16 +203,26 @@ class _Worker:
                         pass
 
     def evaluate(
-        self, text: str, payload: bytes, timeout: float, *, engine: str = "python", limits: dict[str, Any] | None = None
+        self,
+        text: str,
+        payload: bytes,
+        timeout: float,
+        *,
+        engine: str = "python",
+        limits: dict[str, Any] | None = None,
+        memory: int | None = None,
+        check: bool = False,
     ) -> dict[str, Any]:
         """Evaluate ``text`` on ``payload`` (JSON text): ``{"result": …}`` or ``{"error": description}``.
 
-        A description has ``type`` (``"timeout"`` and ``"crash"`` are the guard's own), ``code``,
-        ``position`` and ``message``. ``engine`` is ``"python"`` (jsonata-python) or ``"fast"``
-        (jlens, evaluated with ``limits``); asking for the fast engine in a worker that could not
-        import it is a ``crash``.
+        A description has ``type`` (``"timeout"``, ``"crash"`` and ``"memory"`` are the guard's
+        own), ``code``, ``position`` and ``message``. ``engine`` is ``"python"`` (jsonata-python)
+        or ``"fast"`` (jlens, evaluated with ``limits``); asking for the fast engine in a worker
+        that could not import it is a ``crash``. ``memory``: the bytes the evaluation may take
+        (None: no limit). ``check``: only compile ``text`` (``{"result": True}`` when it compiles).
         """
-        header = {"expr": text, "engine": engine, "limits": limits or {}, "size": len(payload)}
+        header = {"expr": text, "engine": engine, "limits": limits or {}, "memory": memory, "check": check,
+                  "size": len(payload)}  # fmt: skip
         request = json.dumps(header).encode("utf-8") + b"\n"
         with self._lock:
             for _attempt in range(2):
@@ -207,7 +232,16 @@ class _Worker:
                 if engine == "fast" and not self.fast:
                     message = "the JSONata worker process could not import the fast engine (jlens)"
                     return {"error": {"type": "crash", "code": None, "position": None, "message": message}}
+                limited = memory is not None and self.memory
                 answer = self._read(process, timeout, request, payload)
+                error = answer.get("error", {})
+                if limited and error.get("type") == "MemoryError":  # answered, but its heap goes too
+                    self.stop()
+                    answer = {"error": {**error, "type": "memory", "message": "MemoryError in jsonata-python"}}
+                elif limited and error.get("type") == "crash" and error.get("exit") == -_SIGABRT:
+                    # Rust (jlens) aborts the process when an allocation fails: past the limit.
+                    message = "the worker aborted when an allocation failed"
+                    answer = {"error": {**error, "type": "memory", "message": message}}
                 # A worker that died between requests (killed from outside) fails the next one
                 # without having seen it: try once more with a fresh worker.
                 if answer.get("error", {}).get("type") != "crash":
@@ -220,7 +254,15 @@ atexit.register(_WORKER.stop)
 
 
 def evaluate_guarded(
-    text: str, payload: bytes, timeout: float, *, engine: str = "python", limits: dict[str, Any] | None = None
+    text: str,
+    payload: bytes,
+    timeout: float,
+    *,
+    engine: str = "python",
+    limits: dict[str, Any] | None = None,
+    memory: int | None = None,
+    check: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate a JSONata expression on JSON text in the shared worker process, stopping it after ``timeout`` s."""
-    return _WORKER.evaluate(text, payload, timeout, engine=engine, limits=limits)
+    """Evaluate a JSONata expression on JSON text in the shared worker process, stopping it after
+    ``timeout`` s or past ``memory`` bytes (``check``: compile it only)."""
+    return _WORKER.evaluate(text, payload, timeout, engine=engine, limits=limits, memory=memory, check=check)

@@ -54,16 +54,26 @@ def _clean_row(row: dict[str, Any]) -> Row:
 
 _SHAPE_HELP = (
     'A metric expression must return an array of {"date", "value", "dimension"} objects '
-    '(a single object or a single number is also accepted), e.g. messages.{"date": date_sent, '
-    '"value": 1, "dimension": status}.'
+    '(a single object is also accepted, and a single number when the metric\'s date is dynamic), '
+    'e.g. messages.{"date": date_sent, "value": 1, "dimension": status}.'
+)
+
+_NUMBER_HELP = (
+    "the expression returned a single number ({number}), which has no date, but this metric's date "
+    "is a field of each record, so the number would fall outside every interval and be dropped. "
+    'Return one row per record with its date, e.g. messages.{{"date": date_sent, "value": 1}} '
+    "(aggregation sum or count adds them up per interval), or make the metric's date dynamic "
+    "(the value as it is now, stamped with the time of the fetch)."
 )
 
 
-def rows_from_result(result: Any) -> list[Row]:
+def rows_from_result(result: Any, *, dated: bool = False) -> list[Row]:
     """Normalise what an engine returned into rows, or raise ``ExpressionError(code="shape")``.
 
     JSONata collapses one-item sequences, so one object stands for ``[object]`` and undefined
-    (``None``) for no rows. A number is one row with only a value.
+    (``None``) for no rows. A number is one row with only a value: the value now, for a metric
+    whose date is dynamic (stamped with the time of the fetch). For a ``dated`` metric (its date
+    a record field) such a row would match no interval, so a number is refused.
 
     >>> rows_from_result({"value": 2.0, "dimension": "sent"})
     [{'date': None, 'value': 2, 'dimension': 'sent'}]
@@ -71,10 +81,16 @@ def rows_from_result(result: Any) -> list[Row]:
     [{'date': None, 'value': 3, 'dimension': None}]
     >>> rows_from_result(None)
     []
+    >>> rows_from_result(3, dated=True)
+    Traceback (most recent call last):
+    ...
+    twibox_nb._exceptions.ExpressionError: shape: the expression returned a single number (3), which has no date, ...
     """
     if result is None:
         return []
     if isinstance(result, (int, float)) and not isinstance(result, bool):
+        if dated:
+            raise ExpressionError(_NUMBER_HELP.format(number=_clean(result)), code="shape")
         return [_clean_row({"value": result})]
     if isinstance(result, dict):
         result = [result]

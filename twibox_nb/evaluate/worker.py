@@ -5,12 +5,21 @@ the standard library and the JSONata engines: jsonata-python (always) and jlens,
 (when installed), so it starts in about 0.1 s.
 
 Protocol, framed so that page bodies travel as the JSON text they already are: the worker first
-says ``{"ready": true, "fast": bool}`` (or ``{"error": description}`` and exits when jsonata-python
+says ``{"ready": true, "fast": bool, "memory": bool}`` (``memory``: whether it can limit its own
+memory) (or ``{"error": description}`` and exits when jsonata-python
 cannot be imported). Then the parent writes a header line ``{"expr": text, "engine": "fast" |
-"python", "limits": {…}, "size": n}`` followed by ``n`` bytes, the input's JSON text (UTF-8), and
+"python", "limits": {…}, "memory": bytes | null, "check": bool, "size": n}`` followed by ``n``
+bytes, the input's JSON text (UTF-8), and
 reads back either a header line ``{"size": n}`` followed by ``n`` bytes, the result's JSON text
 (``null`` for an undefined result), or one line ``{"error": description}``. The parent kills the
-process when an answer is late; a fresh one starts for the next request.
+process when an answer is late; a fresh one starts for the next request. ``check`` asks only to
+compile the expression (its syntax check, under the same deadline: jsonata-python's parser can take
+seconds); the result is then ``true``.
+
+``memory`` bounds the request: the worker lowers its address-space limit (``RLIMIT_AS``) to its
+size now plus that many bytes while it compiles and evaluates, and lifts it again before it
+answers. Past it, jsonata-python raises ``MemoryError`` (answered as usual; the parent then
+replaces the worker) and jlens aborts the process (the parent sees ``SIGABRT``).
 
 The fast engine never turns the input into Python objects: jlens parses the text itself,
 skipping the fields the expression does not read, and writes the result as JSON text.
@@ -19,8 +28,14 @@ skipping the fields the expression does not read, and writes the result as JSON 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
+
+try:
+    import resource
+except ImportError:  # Windows: no address-space limit, only the parent's deadline
+    resource = None  # type: ignore[assignment]
 
 # Compiled expressions by (engine, text): a metric evaluates the same expression on every page.
 _CACHE_SIZE = 32
@@ -110,6 +125,52 @@ def _evaluate_python(cache: dict[tuple[str, str], Any], text: str, payload: byte
     return json.dumps(result, allow_nan=False, default=_refuse, ensure_ascii=False).encode("utf-8")
 
 
+def _size_now() -> int | None:
+    """The process's virtual size in bytes (what ``RLIMIT_AS`` counts), or None where it cannot be seen."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+class _MemoryLimit:
+    """Lowers the address-space limit for one request and lifts it again (never above the hard limit)."""
+
+    def __init__(self, reserved: int = 0) -> None:
+        # jlens maps 1 GiB for its allocator when imported and allocates from it first, without
+        # growing the process: its requests get that much less new room (at least 64 MiB).
+        self.reserved = reserved if reserved > 256 << 20 else 0
+        self.hard = None
+        if resource is not None and _size_now() is not None:
+            try:
+                # An engine that aborts when an allocation fails must not first write a core
+                # file of its whole heap (seconds, and disk).
+                resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+                self.hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+            except (OSError, ValueError):
+                self.hard = None
+
+    @property
+    def available(self) -> bool:
+        return self.hard is not None
+
+    def set(self, allowance: Any, engine: str) -> None:
+        if self.hard is None or not isinstance(allowance, int) or allowance <= 0:
+            return
+        size = _size_now()
+        if size is None:
+            return
+        soft = size + (max(allowance - self.reserved, 64 << 20) if engine == "fast" else allowance)
+        if self.hard != resource.RLIM_INFINITY:
+            soft = min(soft, self.hard)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, self.hard))
+
+    def lift(self) -> None:
+        if self.hard is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (self.hard, self.hard))
+
+
 def _read_request(stream: Any) -> tuple[dict[str, Any], bytes] | None:
     header = stream.readline()
     if not header:
@@ -130,13 +191,15 @@ def main() -> None:
         channel.write(json.dumps({"error": describe(exc)}).encode("utf-8") + b"\n")
         channel.flush()
         return
+    before = _size_now() or 0
     try:
         import jlens  # noqa: F401
     except BaseException:  # not installed, or broken: the parent falls back to jsonata-python
         fast = False
     else:
         fast = True
-    channel.write(json.dumps({"ready": True, "fast": fast}).encode("utf-8") + b"\n")
+    limit = _MemoryLimit(reserved=(_size_now() or 0) - before if fast else 0)
+    channel.write(json.dumps({"ready": True, "fast": fast, "memory": limit.available}).encode("utf-8") + b"\n")
     channel.flush()
     cache: dict[tuple[str, str], Any] = {}
     stdin = sys.stdin.buffer
@@ -148,15 +211,24 @@ def main() -> None:
         if request is None:
             return
         header, payload = request
+        engine = "fast" if header.get("engine") == "fast" else "python"
         try:
-            if header.get("engine") == "fast":
-                result = _evaluate_fast(cache, header["expr"], payload, header.get("limits") or {})
-            else:
-                result = _evaluate_python(cache, header["expr"], payload)
+            limit.set(header.get("memory"), engine)
+            try:
+                if header.get("check"):
+                    _compiled(cache, engine, header["expr"])
+                    result = b"true"
+                elif engine == "fast":
+                    result = _evaluate_fast(cache, header["expr"], payload, header.get("limits") or {})
+                else:
+                    result = _evaluate_python(cache, header["expr"], payload)
+            finally:
+                limit.lift()
             answer = json.dumps({"size": len(result)}).encode("utf-8") + b"\n" + result
         except BaseException as exc:  # RecursionError, MemoryError and Rust panics included: report, keep serving
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
+            exc.__traceback__ = None  # frames holding what ran out of memory go now, not with the next error
             answer = json.dumps({"error": describe(exc)}).encode("utf-8") + b"\n"
         channel.write(answer)
         channel.flush()
