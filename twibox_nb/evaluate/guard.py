@@ -253,16 +253,6 @@ _WORKER = _Worker()
 atexit.register(_WORKER.stop)
 
 
-def evaluate_guarded(
-    text: str,
-    payload: bytes,
-    timeout: float,
-    *,
-    engine: str = "python",
-    limits: dict[str, Any] | None = None,
-    memory: int | None = None,
-    check: bool = False,
-) -> dict[str, Any]:
-    """Evaluate a JSONata expression on JSON text in the shared worker process, stopping it after
-    ``timeout`` s or past ``memory`` bytes (``check``: compile it only)."""
-    return _WORKER.evaluate(text, payload, timeout, engine=engine, limits=limits, memory=memory, check=check)
+#: Evaluate a JSONata expression on JSON text in the shared worker process, stopping it after
+#: ``timeout`` s or past ``memory`` bytes (``check``: compile it only); see :meth:`_Worker.evaluate`.
+evaluate_guarded = _WORKER.evaluate

@@ -17,7 +17,6 @@ File format (the ``"twibox_metric": 1`` contract, with a ``calculated`` key inst
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -26,7 +25,7 @@ from typing import Any, Literal
 
 from .._exceptions import DateRangeError, SpecError
 from .dates import INTERVALS, resolve_range, shown
-from .spec import SCHEMA_VERSION, MetricFile, MetricSpec
+from .spec import SCHEMA_VERSION, MetricFile, MetricSpec, parse_json
 
 Op = Literal["ratio", "difference", "sum"]
 OPS: tuple[str, ...] = ("ratio", "difference", "sum")
@@ -159,13 +158,7 @@ class CalculatedMetric(MetricFile):
 
     @classmethod
     def from_json(cls, text: str, resolve: Callable[[str], MetricSpec] | None = None) -> CalculatedMetric:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError("metric", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-        except (RecursionError, ValueError):  # 100,000 levels deep, or an integer of 4,300+ digits
-            raise SpecError("metric", "JSON nested too deeply or with a number too long to read") from None
-        return cls.from_dict(data, resolve)
+        return cls.from_dict(parse_json(text), resolve)
 
     def replace(self, **changes: Any) -> CalculatedMetric:
         return replace(self, **changes)

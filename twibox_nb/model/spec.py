@@ -82,6 +82,24 @@ def check_text(where: str, what: str, text: str) -> None:
         )
 
 
+
+def parse_json(text: str) -> Any:
+    """The JSON value of a metric's text, or a :class:`SpecError` saying why it cannot be read.
+
+    >>> parse_json('{"name": "x"}')
+    {'name': 'x'}
+    >>> parse_json("[" * 100_000)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    twibox_nb._exceptions.SpecError: metric: JSON nested too deeply or with a number too long to read
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError("metric", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except (RecursionError, ValueError):  # 100,000 levels deep, or an integer of 4,300+ digits
+        raise SpecError("metric", "JSON nested too deeply or with a number too long to read") from None
+
 @dataclass(frozen=True)
 class Field:
     """A field path relative to one record, dotted for nested objects: ``"price"``, ``"capabilities.sms"``."""
@@ -367,13 +385,7 @@ class MetricSpec(MetricFile):
 
     @classmethod
     def from_json(cls, text: str) -> MetricSpec:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError("metric", f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-        except (RecursionError, ValueError):  # 100,000 levels deep, or an integer of 4,300+ digits
-            raise SpecError("metric", "JSON nested too deeply or with a number too long to read") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text))
 
     def replace(self, **changes: Any) -> MetricSpec:
         """A copy with some fields changed (specs are immutable)."""
