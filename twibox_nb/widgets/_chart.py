@@ -12,6 +12,8 @@ once every :data:`RESEND_AFTER` seconds, so charts asking together cost one bund
 The output's mimebundle carries a PNG of the chart beside the widget view, with its alt text in
 the output metadata, for viewers that run no JavaScript or know no widgets (GitHub, nbviewer, an
 untrusted notebook in JupyterLab, exports).
+A chart made while a notebook cell runs is closed when that cell runs again (:mod:`._lifetime`), so
+re-running cells all day leaves no invisible chart models behind in the kernel or the page.
 :func:`twibox_nb.enable_offline_rendering` makes every Altair chart display this way.
 
 >>> chart = VegaChart({"mark": "point", "title": "Dots"}, svg="<svg></svg>", png=b"PNG", alt="Dots")
@@ -35,6 +37,7 @@ import anywidget
 import traitlets
 
 from ..present.chart_export import vega_bundle
+from ._lifetime import track
 
 ESM = Path(__file__).with_name("_chart.js")
 RESEND_AFTER = 30.0  # seconds during which a page's repeated asks (queued behind a busy cell) are ignored
@@ -77,6 +80,7 @@ class VegaChart(anywidget.AnyWidget):
         self._png = base64.b64encode(png).decode("ascii") if png else None
         self.add_class("twibox-vega-chart")
         self.on_msg(self._on_message)
+        track(self)  # re-running the cell that displayed this chart closes it (see _lifetime)
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         """Answer a page's ``{"type": "vega-bundle?", "page": id}`` with the libraries, as a message."""
