@@ -6,7 +6,7 @@
 True
 """
 
-from .account import DEMO_CREDENTIALS, DemoCredentials
+from .account import DEMO_CREDENTIALS, DemoCredentials, DemoKey
 from .app import Reply, SandboxApp
 from .core import Sandbox
 from .faults import Faults
@@ -17,6 +17,7 @@ from .truth import GroundTruth
 __all__ = [
     "DEMO_CREDENTIALS",
     "DemoCredentials",
+    "DemoKey",
     "Faults",
     "GroundTruth",
     "LoopbackServer",

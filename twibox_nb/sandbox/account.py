@@ -2,7 +2,8 @@
 
 The demo credentials are constants: they are published (printed by the server, importable from
 Python) and open nothing but this sandbox. Their repr still masks the secrets, so that they never
-end up in a notebook's output by accident.
+end up in a notebook's output by accident. Besides the Account SID + auth token and a Main API key,
+the sandbox knows a Standard and a Restricted API key, so that clients meet Twilio's key types.
 """
 
 from __future__ import annotations
@@ -25,19 +26,62 @@ def _hex(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class DemoKey:
+    """A demo API key that is not a Main key: ``kind`` "standard" (everything but the Accounts and
+    Keys resources, as Twilio's Standard keys) or "restricted" (only the permissions in ``allow``).
+
+    >>> STANDARD_KEY.kind, STANDARD_KEY.sid.startswith("SK"), "secret='***'" in repr(STANDARD_KEY)
+    ('standard', True, True)
+    >>> sorted(RESTRICTED_KEY.allow)[0]
+    '/twilio/billing/usage/read'
+    """
+
+    kind: str
+    sid: str
+    secret: str = field(repr=False)
+    allow: frozenset[str] = frozenset()
+
+    def __repr__(self) -> str:
+        allow = f", allow={sorted(self.allow)!r}" if self.kind == "restricted" else ""
+        return f"DemoKey(kind={self.kind!r}, sid={self.sid!r}, secret='***'{allow})"
+
+
+STANDARD_KEY = DemoKey("standard", "SK" + _hex("standard-key"), "twiboxSandboxStandard" + _hex("standard-secret")[:11])
+# A Restricted key for messaging metrics: messages and usage records, not calls nor anything else.
+# Twilio's permission names (a "list" permission for a collection, "read" for one record).
+RESTRICTED_KEY = DemoKey(
+    "restricted",
+    "SK" + _hex("restricted-key"),
+    "twiboxSandboxRestrict" + _hex("restricted-secret")[:11],
+    frozenset({"/twilio/messaging/messages/list", "/twilio/messaging/messages/read", "/twilio/billing/usage/read"}),
+)
+
+
+@dataclass(frozen=True)
 class DemoCredentials:
     """The sandbox's published credentials. Secrets are masked in the repr.
+
+    ``api_key`` is a Main key (it reads everything, the account resource included, like the auth
+    token); ``standard`` and ``restricted`` are the other key types Twilio has (see :class:`DemoKey`).
 
     >>> DEMO_CREDENTIALS.account_sid.startswith("AC")
     True
     >>> "api_secret='***'" in repr(DEMO_CREDENTIALS)
     True
+    >>> DEMO_CREDENTIALS.standard.kind, DEMO_CREDENTIALS.restricted.kind
+    ('standard', 'restricted')
     """
 
     account_sid: str
     api_key: str
     api_secret: str = field(repr=False)
     auth_token: str = field(repr=False)
+    standard: DemoKey = field(default=STANDARD_KEY, repr=False)
+    restricted: DemoKey = field(default=RESTRICTED_KEY, repr=False)
+
+    def key(self, sid: str) -> DemoKey | None:
+        """The Standard or Restricted demo key with this SID, if it is one."""
+        return next((k for k in (self.standard, self.restricted) if k.sid == sid), None)
 
     def __repr__(self) -> str:
         return (

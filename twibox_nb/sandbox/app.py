@@ -39,6 +39,12 @@ from .usage import CATEGORIES, SUBRESOURCES, balance, period_totals, periods
 
 JSON_TYPE = "application/json; charset=utf-8"
 MONITOR_WINDOW = timedelta(days=30)
+MESSAGING = "/twilio/messaging"
+NUMBERS = "/twilio/phone-numbers/incoming-phone-numbers"
+# What only the auth token and Main keys may read: the Accounts and Keys resources (Twilio's key
+# types). Twilio answers a Standard key there like wrong credentials: 401, code 20003.
+MAIN_ONLY = re.compile(r"^/2010-04-01/Accounts(?:\.json|/[^/]+\.json|/[^/]+/(?:Keys|SigningKeys)\b.*)$|^/v1/Keys\b")
+AUTHENTICATE = {"WWW-Authenticate": 'Basic realm="Twilio API"'}
 
 
 @dataclass
@@ -73,7 +79,9 @@ class Request:
     product: str  # api, monitor, messaging …
     path: str
     params: list[tuple[str, str]]
-    credential: str  # "key" (API key + secret) or "token" (Account SID + auth token)
+    # "key" (the Main API key + secret), "standard" or "restricted" (the other demo keys), or
+    # "token" (Account SID + auth token)
+    credential: str
 
     @property
     def query(self) -> dict[str, str]:
@@ -128,28 +136,35 @@ class SandboxApp:
         self.account = account
         self.encoder = ListEncoder(account)
         api = rf"/{API_VERSION}/Accounts/(?P<account>AC[0-9a-fA-F]{{32}})"
-        self.routes: list[tuple[str, re.Pattern, Handler]] = [
-            ("api", re.compile(rf"^{api}\.json$"), self.account_instance),
-            ("api", re.compile(rf"^{api}/Balance\.json$"), self.balance),
-            ("api", re.compile(rf"^{api}/Messages\.json$"), self.messages),
-            ("api", re.compile(rf"^{api}/Messages/(?P<sid>[A-Z]{{2}}[0-9a-f]{{32}})\.json$"), self.message),
-            ("api", re.compile(rf"^{api}/Calls\.json$"), self.calls),
-            ("api", re.compile(rf"^{api}/Calls/(?P<sid>CA[0-9a-f]{{32}})\.json$"), self.call),
-            ("api", re.compile(rf"^{api}/Usage/Records(?:/(?P<sub>[A-Za-z]+))?\.json$"), self.usage),
-            ("api", re.compile(rf"^{api}/IncomingPhoneNumbers\.json$"), self.numbers),
-            ("api", re.compile(rf"^{api}/IncomingPhoneNumbers/(?P<sid>PN[0-9a-f]{{32}})\.json$"), self.number),
-            ("monitor", re.compile(r"^/v1/Alerts$"), self.alerts),
-            ("monitor", re.compile(r"^/v1/Alerts/(?P<sid>NO[0-9a-f]{32})$"), self.alert),
-            ("messaging", re.compile(r"^/v1/Services$"), self.services),
-            ("messaging", re.compile(r"^/v1/Services/(?P<sid>MG[0-9a-f]{32})$"), self.service),
-        ]
+        # Each route with the permission a Restricted API key needs for it: Twilio's names, "list"
+        # for a collection and "read" for one record (None: no Restricted key may have it here).
+        self.routes: list[tuple[str, re.Pattern, Handler, str | None]] = [
+            ("api", re.compile(rf"^{api}\.json$"), self.account_instance, None),
+            ("api", re.compile(rf"^{api}/Balance\.json$"), self.balance, None),
+            ("api", re.compile(rf"^{api}/Messages\.json$"), self.messages, f"{MESSAGING}/messages/list"),
+            ("api", re.compile(rf"^{api}/Messages/(?P<sid>[A-Z]{{2}}[0-9a-f]{{32}})\.json$"), self.message,
+             f"{MESSAGING}/messages/read"),
+            ("api", re.compile(rf"^{api}/Calls\.json$"), self.calls, "/twilio/voice/calls/list"),
+            ("api", re.compile(rf"^{api}/Calls/(?P<sid>CA[0-9a-f]{{32}})\.json$"), self.call,
+             "/twilio/voice/calls/read"),
+            ("api", re.compile(rf"^{api}/Usage/Records(?:/(?P<sub>[A-Za-z]+))?\.json$"), self.usage,
+             "/twilio/billing/usage/read"),
+            ("api", re.compile(rf"^{api}/IncomingPhoneNumbers\.json$"), self.numbers, f"{NUMBERS}/list"),
+            ("api", re.compile(rf"^{api}/IncomingPhoneNumbers/(?P<sid>PN[0-9a-f]{{32}})\.json$"), self.number,
+             f"{NUMBERS}/read"),
+            ("monitor", re.compile(r"^/v1/Alerts$"), self.alerts, "/twilio/monitor/alerts/list"),
+            ("monitor", re.compile(r"^/v1/Alerts/(?P<sid>NO[0-9a-f]{32})$"), self.alert, "/twilio/monitor/alerts/read"),
+            ("messaging", re.compile(r"^/v1/Services$"), self.services, f"{MESSAGING}/services/list"),
+            ("messaging", re.compile(r"^/v1/Services/(?P<sid>MG[0-9a-f]{32})$"), self.service,
+             f"{MESSAGING}/services/read"),
+        ]  # fmt: skip
 
     # --- entry point ----------------------------------------------------------------------------
     def handle(self, method: str, origin: str, path: str, query: str, authorization: str | None) -> Reply:
         """Answer one request. ``origin`` is ``scheme://host[:port]`` as the client addressed it."""
         credential = self.authenticate(authorization)
         if credential is None:
-            return error_reply(401, 20003, "Authenticate", {"WWW-Authenticate": 'Basic realm="Twilio API"'})
+            return error_reply(401, 20003, "Authenticate", AUTHENTICATE)
         scheme, _, host = origin.partition("://")
         request = Request(
             method=method.upper(),
@@ -159,15 +174,19 @@ class SandboxApp:
             params=parse_qsl(query, keep_blank_values=True),
             credential=credential,
         )
+        if credential in ("standard", "restricted") and MAIN_ONLY.match(path):
+            return error_reply(401, 20003, "Authenticate", AUTHENTICATE)
         if request.method != "GET":
             # Read only: the sandbox never changes, whatever is asked of it.
             return error_reply(405, 20004, "Method not allowed", {"Allow": "GET"})
-        for product, pattern, handler in self.routes:
+        for product, pattern, handler, permission in self.routes:
             match = pattern.match(path) if product == request.product else None
             if match is None:
                 continue
             if "account" in match.groupdict() and match.group("account") != self.account.sid:
                 return self.not_found(path)
+            if credential == "restricted" and permission not in self.account.credentials.restricted.allow:
+                return self.unauthorized(permission)
             try:
                 return handler(request, match)
             except BadParameter as exc:
@@ -175,7 +194,7 @@ class SandboxApp:
         return self.not_found(path)
 
     def authenticate(self, header: str | None) -> str | None:
-        """Return "key" or "token" for valid HTTP Basic credentials, else None."""
+        """Return "key", "standard", "restricted" or "token" for valid HTTP Basic credentials, else None."""
         if not header or not header.startswith("Basic "):
             return None
         try:
@@ -187,7 +206,17 @@ class SandboxApp:
             return "key"
         if user == creds.account_sid and secret == creds.auth_token:
             return "token"
+        other = creds.key(user)
+        if other is not None and secret == other.secret:
+            return other.kind
         return None
+
+    @staticmethod
+    def unauthorized(permission: str | None) -> Reply:
+        """A Restricted key without the permission: Twilio's 401 with code 70051, naming it."""
+        if permission is None:
+            return error_reply(401, 70051, "Authorization Error: this resource is not available to Restricted API keys")
+        return error_reply(401, 70051, f"Authorization Error: required permission {permission[1:]} is missing")
 
     @staticmethod
     def not_found(path: str) -> Reply:
