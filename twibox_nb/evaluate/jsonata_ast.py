@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .._exceptions import ExpressionError
 
 __all__ = [
+    "NUMBER_OR_NULL",
     "NUMERIC_STRING",
     "Constant",
     "Context",
@@ -33,6 +34,15 @@ __all__ = [
 #: newline and JavaScript's does not. ``"-0.00750"``, ``"0"``, ``"12"`` and ``"1e5"`` qualify;
 #: ``""``, ``" 1"``, ``"1."``, ``".5"`` and ``"0x1F"`` do not.
 NUMERIC_STRING = r"^-?[0-9]{1,15}(\.[0-9]+)?([eE][-+]?[0-9]{1,2})?$(?!\n)"
+
+#: The function a projection that reads numbers defines once, before it maps the records.
+NUMBER_OR_NULL = (
+    "$numberOrNull := function($v) {\n"
+    '    $type($v) = "number" ? $v\n'
+    f'    : $type($v) = "string" and $contains($v, /{NUMERIC_STRING}/) ? $number($v)\n'
+    "    : null\n"
+    "  }"
+)
 
 # ---------------------------------------------------------------------------------------------
 # The AST of generated expressions. Small on purpose: a projection of fields into row objects.
@@ -72,12 +82,20 @@ class Constant:
 class NumberOrNull:
     """The field as a number, or null: numbers as they are, numeric strings converted, else null.
 
-    Rendered as ``($v := price; $type($v) = "number" ? $v : ($type($v) = "string" and
-    $contains($v, /…/) ? $number($v) : null))``. Why this form: ``price ? $number(price) : null``
-    tests truthiness, so a numeric ``0`` (falsy) would become null and ``"abc"`` would raise
-    D3030; plain ``$number(price)`` raises T0410 on Twilio's null prices and turns booleans into
-    1 and 0. Testing ``$type`` keeps 0 and ``"0"`` as 0, and the regular expression
-    (:data:`NUMERIC_STRING`) lets through only strings ``$number`` converts without error.
+    Rendered as a call, ``$numberOrNull(price)``, of a small function the projection defines
+    once at its top (:data:`NUMBER_OR_NULL`)::
+
+        $numberOrNull := function($v) {
+          $type($v) = "number" ? $v
+          : $type($v) = "string" and $contains($v, /…/) ? $number($v)
+          : null
+        }
+
+    Why this form: ``price ? $number(price) : null`` tests truthiness, so a numeric ``0`` (falsy)
+    would become null and ``"abc"`` would raise D3030; plain ``$number(price)`` raises T0410 on
+    Twilio's null prices and turns booleans into 1 and 0. Testing ``$type`` keeps 0 and ``"0"``
+    as 0, and the regular expression (:data:`NUMERIC_STRING`) lets through only strings
+    ``$number`` converts without error.
     """
 
     operand: FieldRef
@@ -108,8 +126,17 @@ _RESERVED = frozenset({"and", "or", "in", "true", "false", "null", "function"})
 def render(node: Node) -> str:
     """The JSONata text of an AST node. All quoting happens here.
 
-    >>> render(Projection(FieldRef(("messages",)), ObjectOf((("value", NumberOrNull(FieldRef(("date-sent",)))),))))[:38]
-    'messages.{"value": ($v := `date-sent`;'
+    >>> print(render(Projection(FieldRef(("messages",)), ObjectOf((("value", NumberOrNull(FieldRef(("n",)))),)))))
+    ... # doctest: +ELLIPSIS
+    (
+      /* numbers stay numbers, numeric text becomes a number, anything else null */
+      $numberOrNull := function($v) {
+        $type($v) = "number" ? $v
+        : $type($v) = "string" and $contains($v, /^-?[0-9]{1,15}...$(?!\\n)/) ? $number($v)
+        : null
+      };
+      messages.{"value": $numberOrNull(n)}
+    )
     >>> render(FieldRef(("capabilities", "sms")))
     'capabilities.sms'
     """
@@ -132,13 +159,13 @@ def render(node: Node) -> str:
             raise ExpressionError(f"{value} cannot be written in JSONata", code="field")
         return string(value) if isinstance(value, str) else json.dumps(value)
     if isinstance(node, NumberOrNull):
-        pattern = f"/{NUMERIC_STRING}/"
-        return (
-            f"($v := {render(node.operand)}; $type($v) = {string('number')} ? $v : "
-            f"($type($v) = {string('string')} and $contains($v, {pattern}) ? $number($v) : null))"
-        )
+        return f"$numberOrNull({render(node.operand)})"  # defined once by the projection (below)
     if isinstance(node, ObjectOf):
         return "{" + ", ".join(f"{string(key)}: {render(value)}" for key, value in node.items) + "}"
     if isinstance(node, Projection):
-        return f"{render(node.source)}.{render(node.row)}"
+        mapped = f"{render(node.source)}.{render(node.row)}"
+        if not any(isinstance(value, NumberOrNull) for _, value in node.row.items):
+            return mapped
+        comment = "/* numbers stay numbers, numeric text becomes a number, anything else null */"
+        return f"(\n  {comment}\n  {NUMBER_OR_NULL};\n  {mapped}\n)"
     raise TypeError(f"not an expression node: {node!r}")
