@@ -259,11 +259,14 @@ class Connection:
     def auth(self) -> TwilioAuth:
         return TwilioAuth(self.username, self.secret)
 
-    def test(self):
-        """Check the credentials with one request and explain the answer in plain words."""
+    def test(self, *, words: str = "python"):
+        """Check that these credentials can read the account and explain the answer in plain words,
+        naming the key type (auth token, Main, Standard or Restricted API key): the account
+        resource, and for an API key refused there (a Standard key is) one record of a few lists.
+        ``words="form"`` words the advice for the Connect form; see :func:`~.diagnose.diagnose`."""
         from .diagnose import diagnose
 
-        return diagnose(self)
+        return diagnose(self, words=words)
 
     def __repr__(self) -> str:
         kind = "api_key" if self.username.startswith("SK") else "auth_token for"
@@ -308,12 +311,15 @@ class MissingCredentialsError(CredentialsError):
     """Some credential was given nowhere (none was malformed).
 
     ``unset`` says what is missing in the environment's words (``"TWILIO_ACCOUNT_SID is not
-    set"``), for a caller whose only source is the environment, such as the ``twibox`` command.
+    set"``), for a caller whose only source is the environment, such as the ``twibox`` command;
+    ``missing`` names it for callers with their own words (the Connect form): ``"account_sid"``,
+    ``"api_secret"`` (an API key without its secret) or ``"credentials"`` (neither a key nor a token).
     """
 
-    def __init__(self, message: str, unset: str) -> None:
+    def __init__(self, message: str, unset: str, missing: str = "credentials") -> None:
         super().__init__(message)
         self.unset = unset
+        self.missing = missing
 
 
 def connect(
@@ -361,6 +367,7 @@ def connect(
             "no Account SID: pass account_sid=... or set TWILIO_ACCOUNT_SID "
             "(or use connect(sandbox=True) for demo data)",
             unset="TWILIO_ACCOUNT_SID is not set",
+            missing="account_sid",
         )
     if not ACCOUNT_SID.match(sid):
         raise CredentialsError(
@@ -382,6 +389,7 @@ def connect(
             raise MissingCredentialsError(
                 f"API key {key} has no secret: pass api_secret=... or set TWILIO_API_SECRET",
                 unset="TWILIO_API_KEY is set but TWILIO_API_SECRET is not",
+                missing="api_secret",
             )
         username, password = key, secret.strip()
     else:
@@ -391,6 +399,7 @@ def connect(
                 "no credentials: pass api_key= and api_secret= (or set TWILIO_API_KEY and TWILIO_API_SECRET), "
                 "or an auth token (auth_token= or TWILIO_AUTH_TOKEN)",
                 unset="neither TWILIO_API_KEY nor TWILIO_AUTH_TOKEN is set",
+                missing="credentials",
             )
         token = token.strip()
         if not AUTH_TOKEN.match(token):
