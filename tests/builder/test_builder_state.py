@@ -133,7 +133,9 @@ def test_date_tokens_resolve_with_each_filters_boundary_rule(state):
         state.set_preview_range("fortnight")
     assert state.preview_range == "last_7_days"
     labels = dict((name, label) for label, name in state.preview_range_options())
-    assert labels["last_7_days"] == "last 7 days (2026-11-20 → 2026-11-26)" and labels["today"] == "today (2026-11-27)"
+    # One notation everywhere: half-open, the end excluded, as "<" filters resolve it (issue 15).
+    assert labels["last_7_days"] == "last 7 days (2026-11-20 → 2026-11-27, end excluded)"
+    assert labels["today"] == "today (2026-11-27 → 2026-11-28, end excluded)"
 
 
 def test_the_calendar_menu_offers_every_token_with_its_value_and_suggests_one(state):
@@ -257,7 +259,13 @@ def test_a_non_numeric_value_is_explained_not_accepted(state):
         refused.value
     )
     assert "segment by 'status' in the next step" in refused.value.detail
-    assert state.value == Field("price")  # the previous choice stays
+    # The list keeps showing the refused pick with its reason (issue 15), so neither it nor the
+    # previous choice is the value: Continue waits for a usable one.
+    assert state.value is None and state.refused("value") == (Field("status"), refused.value.detail)
+    assert "choose what to measure" in state.continue_problem()
+    assert state.choice_problem("value").startswith("'status' holds text")
+    state.select_value(Field("price"))
+    assert state.refused("value") is None and state.choice_problem("value") is None
     explained = {
         "date_sent": "holds dates",
         "subresource_uris": "is an object, not a number",

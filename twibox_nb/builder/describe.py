@@ -4,10 +4,25 @@
 metric (after its endpoint, value and dimension until the analyst names it), checks the described
 fields as the spec checks them, writes the spec file, and gives the lines that fetch the metric
 headlessly.
+
+The file name follows the metric's name until the analyst types one (or the metric was saved, or
+opened from a file): from then on it stays theirs.
+
+>>> from twibox_nb.builder.state import BuilderState
+>>> state = BuilderState(); state.choose_endpoint("Calls")
+>>> state.save_path
+'calls.json'
+>>> state.describe(name="Call minutes"); state.save_path
+'call_minutes.json'
+>>> state.set_save_path("metrics/minutes.json"); state.describe(name="Minutes"); state.save_path
+'metrics/minutes.json'
+>>> state.set_unit("minutes"); state.value_label
+'Minutes (minutes)'
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +51,8 @@ class DescribeStep:
     later: dict[str, Any]
     saved_path: str | None
     _saved_spec: MetricSpec | None
+    #: The file name the analyst typed (or the file saved to or opened from); None: it follows the name.
+    _chosen_save_path: str | None = None
 
     # --- step 6: describe, save, copy as code -------------------------------------------------
     @property
@@ -70,6 +87,43 @@ class DescribeStep:
             else:
                 self.later[key] = value
 
+    # --- the unit and the value's label ------------------------------------------------------------
+    @property
+    def unit(self) -> str | None:
+        """What the value counts in ("minutes", "USD"), as the analyst set it (kept in the file as ``unit``)."""
+        unit = dict(self.later.get("extra", ())).get("unit")
+        return unit if isinstance(unit, str) and unit.strip() else None
+
+    def set_unit(self, unit: str | None) -> None:
+        """Set (or clear, with None or "") the unit of the value: it labels the value's axis and column."""
+        text = (unit or "").strip()
+        if len(text) > 40 or any(ord(c) < 32 for c in text):
+            raise ChoiceError("describe", "unit: a short word or two, such as minutes or USD (at most 40 characters)")
+        extra = [(k, v) for k, v in self.later.get("extra", ()) if k != "unit"]
+        self.later["extra"] = tuple(extra + ([("unit", text)] if text else []))
+
+    @property
+    def value_label(self) -> str:
+        """The value's label (the chart's axis title, the table's header): the metric's name, with
+        the unit when one is set; never the raw field, which a customised expression may transform."""
+        name = self.name or self.default_name
+        return f"{name} ({self.unit})" if self.unit else name
+
+    # --- where the file goes ---------------------------------------------------------------------
+    @property
+    def save_path(self) -> str:
+        """Where Save writes: the path the analyst typed (or saved to, or opened), else one from the name."""
+        return self._chosen_save_path or self.default_save_path
+
+    @property
+    def save_path_follows_name(self) -> bool:
+        return self._chosen_save_path is None
+
+    def set_save_path(self, path: str | os.PathLike | None) -> None:
+        """Keep ``path`` as the file to save to; empty (or the name's own file name) follows the name again."""
+        text = os.fspath(path).strip() if path is not None else ""
+        self._chosen_save_path = text if text and text != self.default_save_path else None
+
     @property
     def default_save_path(self) -> str:
         """A file name from the metric's name (``messages_by_status.json``)."""
@@ -79,8 +133,11 @@ class DescribeStep:
         return f"{slug or 'metric'}.json"
 
     def save(self, path: str | None = None) -> str:
-        """Write the spec file (atomically; its folder is created) and return where it went."""
-        target = (path if path is not None else self.default_save_path).strip()
+        """Write the spec file (atomically; its folder is created) and return where it went.
+
+        ``path`` (default :attr:`save_path`) is kept: saving again writes the same file.
+        """
+        target = (path if path is not None else self.save_path).strip()
         if not target:
             raise ChoiceError("describe", "type where to save the metric file (e.g. metrics/my_metric.json)")
         spec = self.spec
@@ -94,6 +151,7 @@ class DescribeStep:
         except OSError as exc:
             raise ChoiceError("describe", f"cannot write {target}: {exc.strerror or exc}") from None
         self.saved_path, self._saved_spec = str(written), spec
+        self._chosen_save_path = target  # saved there: a rename now renames the metric, not the file
         return str(written)
 
     def copy_as_code(self) -> str:

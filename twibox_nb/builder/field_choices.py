@@ -36,6 +36,9 @@ __all__ = [
     "explain_value",
     "field_label",
     "find_field",
+    "short_date_reason",
+    "short_dimension_reason",
+    "short_value_reason",
     "value_choices",
 ]
 
@@ -58,13 +61,70 @@ _KIND_WORDS = {
 
 @dataclass(frozen=True)
 class Choice:
-    """One option of the value or dimension step. ``ok`` False comes with the ``reason``."""
+    """One option of the value or dimension step. ``ok`` False comes with the ``reason`` (a
+    sentence) and ``short`` (a few words for the list: "not a number", "a list" …)."""
 
     label: str
     value: Field | Count | None
     ok: bool = True
     reason: str | None = None
     info: FieldInfo | None = None
+    short: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The label as the list shows it: an unusable field says why in a few words.
+
+        >>> Choice("status · text", None, ok=False, short="text, not a number").shown
+        'status · text  ✗ text, not a number'
+        """
+        return self.label if self.ok else f"{self.label}  ✗ {self.short or 'cannot be used here'}"
+
+
+_VALUE_SHORT = {
+    "date_rfc2822": "a date, not a number",
+    "date_iso8601": "a date, not a number",
+    "object": "an object, not a number",
+    "list": "a list, not a number",
+    "boolean": "true/false, not a number",
+    "mixed": "numbers mixed with other values",
+    "text": "text, not a number",
+}
+_DATE_SHORT = {
+    "number": "a number, not a date",
+    "numeric_string": "a number, not a date",
+    "object": "an object, not a date",
+    "list": "a list, not a date",
+    "boolean": "true/false, not a date",
+    "mixed": "values of several kinds, not dates",
+    "text": "text, not a date",
+    "null": "always empty here: no date",
+}
+
+
+def short_value_reason(info: FieldInfo) -> str:
+    """Why a field cannot be the value, in a few words (for a list entry)."""
+    return _VALUE_SHORT.get(info.kind, "not a number")
+
+
+def short_date_reason(info: FieldInfo) -> str:
+    """Why a field cannot be the date, in a few words (for a list entry)."""
+    return _DATE_SHORT.get(info.kind, "no date")
+
+
+def short_dimension_reason(info: FieldInfo) -> str:
+    """Why a field cannot split the metric, in a few words (for a list entry)."""
+    if info.kind in _DATES:
+        return "a date: choose it in Select date"
+    if info.kind in ("object", "list"):
+        return f"{'an object' if info.kind == 'object' else 'a list'}, not one plain value"
+    if info.kind in ("number", "numeric_string"):
+        return f"a number with {_plural(info.distinct, 'value')}: use it as the value"
+    if info.kind == "text" and info.distinct > MAX_TEXT_DIMENSION:
+        return f"free text (over {MAX_TEXT_DIMENSION} values)"
+    if info.kind == "text":
+        return "identifies records: one group each"
+    return "values of several kinds"
 
 
 def find_field(fields: Sequence[FieldInfo], path: str) -> FieldInfo | None:
@@ -136,7 +196,8 @@ def value_choices(
         reason = explain_value(fields, info.path)
         # A field empty in every record is accepted (it may hold numbers) but only listed on request.
         if (reason is None and info.kind != "null") or show_all:
-            out.append(Choice(field_label(info), Field(info.path), reason is None, reason, info))
+            short = short_value_reason(info) if reason is not None else None
+            out.append(Choice(field_label(info), Field(info.path), reason is None, reason, info, short))
     if isinstance(current, Field) and not any(c.value == current for c in out):
         out.append(Choice(f"{current.path} · saved choice", current))  # not in this page: keep it visible
     return out
@@ -217,7 +278,8 @@ def dimension_choices(
         reason = explain_dimension(fields, records, info.path)
         if (reason is None and info.kind != "null") or show_all:
             label = f"{field_label(info)} · {_plural(info.distinct, 'value')}"
-            out.append(Choice(label, Field(info.path), reason is None, reason, info))
+            short = short_dimension_reason(info) if reason is not None else None
+            out.append(Choice(label, Field(info.path), reason is None, reason, info, short))
     if current is not None and not any(c.value == current for c in out):
         out.append(Choice(f"{current.path} · saved choice", current))
     return out

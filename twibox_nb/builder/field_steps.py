@@ -15,6 +15,7 @@ from ..model.spec import Count, Dynamic, Field
 from . import field_choices
 from . import preview as previews
 from .field_choices import Choice
+from .fields import FieldInfo
 from .preview import DateChoice
 from .request_step import FirstPage
 
@@ -29,6 +30,29 @@ class FieldSteps:
     value: Field | Count | None
     dimension: Field | None
     date: Field | Dynamic | None
+    #: The last refused pick of each step (``{"value": (Field("status"), reason)}``): the list keeps
+    #: it selected with its reason, and :meth:`choice_problem` keeps Continue from moving on.
+    _refused: dict[str, tuple[Any, str]] | None = None
+
+    def _refuse(self, step: str, choice: Any, reason: str) -> None:
+        if self._refused is None:
+            self._refused = {}
+        self._refused[step] = (choice, reason)
+        raise ChoiceError(step, reason)
+
+    def _accept(self, step: str) -> None:
+        if self._refused:
+            self._refused.pop(step, None)
+
+    def refused(self, step: str) -> tuple[Any, str] | None:
+        """The pick ``step`` refused last, with why (None once a usable one is chosen)."""
+        return (self._refused or {}).get(step)
+
+    def choice_problem(self, step: str | None = None) -> str | None:
+        """Why Continue may not leave ``step`` (default: the current one) on its list's pick: the
+        pick shown is one the step refused (None when the pick is usable)."""
+        found = self.refused(step or getattr(self, "step", ""))
+        return f"{found[1]} (choose a usable one to continue)" if found else None
 
     # --- steps 2 and 3: the value and the dimension (decided in field_choices) --------------------
     def _checkable(self) -> bool:
@@ -51,7 +75,9 @@ class FieldSteps:
             raise ChoiceError("value", "choose a field or count of records")
         reason = self.explain_value(choice.path) if isinstance(choice, Field) else None
         if reason is not None:
-            raise ChoiceError("value", reason)
+            self.value = None  # the unusable pick is not the value, and the previous one is not either
+            self._refuse("value", choice, reason)
+        self._accept("value")
         self.value = choice
 
     def explain_dimension(self, path: str) -> str | None:
@@ -70,7 +96,8 @@ class FieldSteps:
         choice = Field(dimension) if isinstance(dimension, str) else dimension
         reason = self.explain_dimension(choice.path) if choice is not None else None
         if reason is not None:
-            raise ChoiceError("dimension", reason)
+            self._refuse("dimension", choice, reason)
+        self._accept("dimension")
         self.dimension = choice
 
     def distinct_values(self, path: str) -> list[tuple[Any, int]]:
@@ -80,9 +107,19 @@ class FieldSteps:
         return field_choices.distinct_values(self.fields, records, path)
 
     # --- step 4: the date ----------------------------------------------------------------------
-    def date_choices(self) -> list[DateChoice]:
-        """Dynamic (the time of storing) first, then the date fields with an example read as UTC."""
-        return previews.date_choices(self.fields)
+    def date_choices(self, show_all: bool = False) -> list[DateChoice]:
+        """Dynamic (the time of storing) first, then the date fields with an example read as UTC
+        (``show_all``: then every other field, with why it cannot be the date)."""
+        choices = previews.date_choices(self.fields)
+        if show_all:
+            taken = {c.value for c in choices}
+            for info in self.fields:
+                if Field(info.path) not in taken:
+                    reason = self.explain_date(info.path) or "not a date"
+                    short = field_choices.short_date_reason(info)
+                    label = field_choices.field_label(info)
+                    choices.append(DateChoice(label, Field(info.path), ok=False, reason=reason, short=short))
+        return choices
 
     def explain_date(self, path: str) -> str | None:
         """Why ``path`` cannot be the metric's date (None when it can)."""
@@ -93,11 +130,7 @@ class FieldSteps:
             return f"{path!r} is not a field of the first page's records"
         if info.as_date:
             return None
-        example = f" (e.g. {info.examples[0]!r})" if info.examples else ""
-        return (
-            f"{path!r} holds {info.kind.replace('_', ' ')}{example}, not dates: choose a field holding "
-            "RFC 2822 or ISO 8601 dates, or the time of storing (dynamic)"
-        )
+        return _not_a_date(info)
 
     def select_date(self, date: Field | Dynamic | str | None) -> None:
         """Choose the date: a date field, :class:`Dynamic` (the time of storing), or None (the default)."""
@@ -106,7 +139,8 @@ class FieldSteps:
             raise ChoiceError("date", "choose a date field, or Dynamic() for the time of storing")
         reason = self.explain_date(choice.path) if isinstance(choice, Field) else None
         if reason is not None:
-            raise ChoiceError("date", reason)
+            self._refuse("date", choice, reason)
+        self._accept("date")
         self.date = choice
 
     @property
@@ -118,3 +152,13 @@ class FieldSteps:
         """The endpoint's own date field when the catalogue knows it, else the time of fetching."""
         endpoint = self.endpoint
         return Field(endpoint.date_field) if endpoint and endpoint.date_field else Dynamic()
+
+
+def _not_a_date(info: FieldInfo) -> str:
+    """Why a field is not a date, in plain words."""
+    example = f" (e.g. {info.examples[0]!r})" if info.examples else ""
+    what = "a version label" if "version" in info.steps[-1].lower() else info.kind.replace("_", " ")
+    return (
+        f"{info.path!r} holds {what}{example}, not dates: choose a field holding RFC 2822 or ISO 8601 "
+        "dates, or the time of storing (dynamic)"
+    )

@@ -58,6 +58,8 @@ _ISO8601 = re.compile(
 # Values that identify rather than describe: Twilio SIDs and links.
 _IDENTIFIER = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}|/.*|[a-z][a-z0-9+.-]*://.*")
 _DATE_NAMES = re.compile(r"date|time|_at$|^start|^end|period|as_of", re.IGNORECASE)
+# Fields whose name says they hold a version label: "2010-04-01" there is Twilio's API version, not a date.
+_VERSION_NAMES = re.compile(r"version", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,8 @@ def _examples(values: list[Any]) -> tuple[Any, ...]:
 
 def _info(steps: tuple[str, ...], observed: _Observed, total: int) -> FieldInfo:
     kind = _kind(observed.tags)
+    if kind in ("date_rfc2822", "date_iso8601") and _VERSION_NAMES.search(steps[-1]):
+        kind = "text"  # api_version "2010-04-01" looks like a date but labels a version
     distinct = len(observed.keys)
     non_empty = [v for v in observed.values if v != ""]
     identifiers = bool(non_empty) and all(isinstance(v, str) and _IDENTIFIER.fullmatch(v) for v in non_empty)
@@ -228,6 +232,14 @@ def dimension_fields(fields: Iterable[FieldInfo]) -> list[FieldInfo]:
 
 
 def date_fields(fields: Iterable[FieldInfo]) -> list[FieldInfo]:
-    """Fields holding dates, those named like dates first (``api_version`` is a date too)."""
+    """Fields holding dates, those named like dates first.
+
+    A field named for a version (``api_version`` "2010-04-01") holds labels, not dates, and is
+    not offered:
+
+    >>> [f.path for f in date_fields(discover_fields({"date_created": "2026-11-02T10:00:00Z",
+    ...                                               "api_version": "2010-04-01"}))]
+    ['date_created']
+    """
     dates = [f for f in fields if f.as_date]
     return sorted(dates, key=lambda f: (not _DATE_NAMES.search(f.steps[-1]), f.null_share))

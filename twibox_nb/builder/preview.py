@@ -188,6 +188,13 @@ class DateChoice:
     example: Any = None  # a raw value as Twilio sent it
     parsed: datetime | None = None  # the example read as a UTC datetime
     ok: bool = True  # False: listed only to say why it cannot be the date
+    reason: str | None = None  # why not, as a sentence (when ``ok`` is False)
+    short: str | None = None  # why not, in a few words for the list
+
+    @property
+    def shown(self) -> str:
+        """The label as the list shows it: an unusable field says why in a few words."""
+        return self.label if self.ok else f"{self.label}  ✗ {self.short or 'not a date'}"
 
 
 DYNAMIC_LABEL = "Use the time of storing (dynamic): each fetch stamps its value with the time it ran"

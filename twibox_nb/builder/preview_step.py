@@ -38,6 +38,9 @@ class PreviewStep:
     stored: StoredFetch | None
     preview_error: TwiboxError | None
     _evaluated: tuple[MetricSpec, StoredFetch, MetricResult | TwiboxError] | None
+    #: The last preview that worked, with the metric it was computed for: still shown after a
+    #: failure or an edit, marked stale (see :meth:`preview_stale`).
+    _last_preview: tuple[MetricSpec, MetricResult] | None = None
 
     # --- step 5: the expression and the preview --------------------------------------------------
     @property
@@ -57,6 +60,16 @@ class PreviewStep:
     def customised(self) -> bool:
         return bool(self.later.get("expression"))
 
+    def differs_from_generated(self, text: str | None) -> bool:
+        """True when ``text`` (the editor's, typed or not yet applied) is not the generated expression."""
+        return bool(text and text.strip()) and text.strip() != self.generated_expression.strip()
+
+    def expression_origin(self, text: str | None = None) -> str:
+        """Where the expression in the editor comes from, in words: "customised" as soon as its text
+        differs from the generated one (before Preview is pressed), else "generated"."""
+        text = self.expression if text is None else text
+        return "customised" if self.differs_from_generated(text) else "generated"
+
     @property
     def expression(self) -> str:
         """The expression the metric runs: the customised one, else the generated one."""
@@ -73,7 +86,11 @@ class PreviewStep:
         if text.strip() == self.generated_expression:
             self.later["expression"] = None
             return
-        custom_expression(text, timeout=self.expression_timeout)  # the syntax check: raises with the position
+        try:
+            custom_expression(text, timeout=self.expression_timeout)  # the syntax check: raises with the position
+        except ExpressionError as exc:
+            self.preview_error = exc  # the preview shown no longer matches the editor: stale
+            raise
         self.later["expression"] = text
 
     def reset_expression(self) -> None:
@@ -130,10 +147,36 @@ class PreviewStep:
             self.fetch_preview(progress)
         self.preview_error = None
         try:
-            return self._evaluate()
+            result = self._evaluate()
         except TwiboxError as exc:
             self.preview_error = exc
             raise
+        self._last_preview = (self.spec, result)
+        return result
+
+    @property
+    def shown_preview(self) -> MetricResult | None:
+        """The last preview that worked (None before one did): what the step shows, stale or not."""
+        return self._last_preview[1] if self._last_preview is not None else None
+
+    def preview_stale(self, text: str | None = None) -> str | None:
+        """Why the preview shown no longer matches the metric, in words (None when it matches).
+
+        The same after every kind of change or failure: an edited or refused expression (``text``
+        is the editor's, applied or not), a failed evaluation (a syntax error, a timeout), another
+        value, dimension, date or aggregation, or a request fetched again.
+        """
+        if self._last_preview is None:
+            return None
+        if self.preview_error is not None:
+            return "the last preview failed: this is the one before it"
+        if text is not None and text.strip() != self.expression.strip():
+            return "the expression was edited: preview again to see its data"
+        if self.needs_preview_fetch:
+            return "the request changed: the next preview fetches again"
+        if _what_previews(self._last_preview[0]) != _what_previews(self.spec):
+            return "the metric changed since: preview again"
+        return None
 
     def _evaluate(self) -> MetricResult:
         stored, spec = self.stored, self.spec
@@ -161,10 +204,13 @@ class PreviewStep:
         except TwiboxError:
             return None
 
-    def preview_table(self, rows: int = previews.PREVIEW_ROWS) -> Any:
-        """The first rows of the preview's aggregated frame (a DataFrame; None before a preview)."""
-        result = self.result
-        return previews.preview_table(result, rows) if result is not None else None
+    def preview_table(self, rows: int = previews.PREVIEW_ROWS, result: MetricResult | None = None) -> Any:
+        """The first rows of the preview's aggregated frame (a DataFrame; None before a preview),
+        its value column headed by :attr:`value_label` (the name, or the unit set)."""
+        result = result if result is not None else self.result
+        if result is None:
+            return None
+        return previews.preview_table(result, rows).rename(columns={"value": self.value_label})
 
     def paging(self) -> list[tuple[str, str]]:
         """The pagination panel's lines (empty before the preview's fetch)."""
@@ -172,3 +218,8 @@ class PreviewStep:
 
     def truncation_warning(self) -> str | None:
         return previews.truncation_warning(self.stored) if self.stored is not None else None
+
+
+def _what_previews(spec: MetricSpec) -> tuple[Any, ...]:
+    """What a preview's data depends on (not the name or the description)."""
+    return (spec.request, spec.value, spec.dimension, spec.date, spec.expression, spec.aggregation, spec.interval)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
@@ -37,8 +38,11 @@ __all__ = [
     "ParamRow",
     "RequestStep",
     "base_urls",
+    "best_endpoint",
     "search_endpoints",
 ]
+
+TWILIO_HOSTS_ONLY = "only Twilio hosts (https://*.twilio.com) are allowed"
 
 POST_DISABLED_REASON = (
     "POST is not available: twibox_nb only reads. Other methods change the account (they send "
@@ -67,13 +71,33 @@ def base_urls() -> list[str]:
     return [f"https://{product}.twilio.com" for product in PRODUCTS]
 
 
+def _rank(endpoint: Endpoint, words: list[str]) -> tuple[int, int]:
+    """How well an endpoint matches the words typed (lower is better): its name first, then the path."""
+    name = endpoint.name.lower()
+    text = " ".join(words)
+    if name == text:
+        return (0, len(name))
+    if name.startswith(text):
+        return (1, len(name))
+    if all(word in name.split() for word in words):
+        return (2, len(name))
+    if all(word in name for word in words):
+        return (3, len(name))
+    if all(word in endpoint.path.lower() for word in words):
+        return (4, len(name))
+    return (5, len(name))
+
+
 def search_endpoints(text: str = "", base_url: str | None = None) -> list[Endpoint]:
-    """Catalogue endpoints whose name, path or description holds every word of ``text``.
+    """Catalogue endpoints whose name, path or description holds every word of ``text``, best first
+    (the name equal to the words, starting with them, holding them; then the path; then the rest).
 
     >>> [e.name for e in search_endpoints("monitor")]
     ['Monitor alerts', 'Monitor events']
     >>> [e.name for e in search_endpoints("usage daily")]
     ['Usage Records Daily']
+    >>> [e.name for e in search_endpoints("calls")][0]
+    'Calls'
     """
     words = text.lower().split()
     found = []
@@ -83,7 +107,17 @@ def search_endpoints(text: str = "", base_url: str | None = None) -> list[Endpoi
         haystack = f"{endpoint.name} {endpoint.path} {endpoint.description} {endpoint.product}".lower()
         if all(word in haystack for word in words):
             found.append(endpoint)
-    return found
+    return sorted(found, key=lambda e: _rank(e, words)) if words else found
+
+
+def best_endpoint(text: str) -> Endpoint | None:
+    """The catalogue endpoint the search text most likely means (None for no text or no match).
+
+    >>> best_endpoint("calls").name, best_endpoint("alerts").name, best_endpoint("  ")
+    ('Calls', 'Monitor alerts', None)
+    """
+    found = search_endpoints(text) if text.strip() else []
+    return found[0] if found else None
 
 
 @dataclass
@@ -147,6 +181,24 @@ class RequestStep:
     dimension: Field | None
     date: Field | Dynamic | None
     notes: list[str]
+    #: Why the last first-page fetch failed (a 404 …); any edit of the request clears it, since
+    #: its cause may be gone. None when the last fetch worked or nothing was fetched yet.
+    fetch_error: BaseException | None = None
+
+    def _request_edited(self) -> None:
+        """Any edit of the request: the last fetch's error no longer describes it."""
+        self.fetch_error = None
+
+    @property
+    def first_page_stale(self) -> bool:
+        """True when a first page is shown but the request, range or connection changed since."""
+        return self.first_page is not None and self.needs_fetch
+
+    @property
+    def catalogue_choice(self) -> str | None:
+        """The catalogue endpoint's name the request matches (the menu's choice), if any."""
+        endpoint = self.endpoint
+        return endpoint.name if endpoint is not None else None
 
     # --- step 1: the request -------------------------------------------------------------------
     @property
@@ -174,11 +226,29 @@ class RequestStep:
         self.method = "GET"
 
     def set_base_url(self, base_url: str) -> None:
+        self._request_edited()
         self.base_url = base_url.strip().rstrip("/")
 
     def set_path(self, path: str) -> None:
-        """Set the endpoint path; a catalogue path fills its suggested parameters when none are set yet."""
-        self.path = path.strip()
+        """Set the endpoint path; a catalogue path fills its suggested parameters when none are set yet.
+
+        A whole Twilio URL pasted as the path is split: its host becomes the base URL, its query
+        the parameter rows. Any other host stays as typed, and :meth:`request_problem` says that
+        only Twilio hosts are allowed.
+        """
+        self._request_edited()
+        path = path.strip()
+        parts = urlsplit(path) if path.lower().startswith(("http://", "https://")) else None
+        if parts is not None and _is_twilio_host(parts.scheme, parts.hostname):
+            self.base_url = f"https://{parts.hostname}"
+            path = parts.path or "/"
+            for key, value in parse_qsl(parts.query, keep_blank_values=True):
+                row = next((r for r in self.params if r.key.strip() == key), None)
+                if row is None:
+                    self.params.append(ParamRow(key, value))
+                else:
+                    row.value = value
+        self.path = path
         endpoint = self.endpoint
         if endpoint is not None and not any(row.key.strip() for row in self.params):
             self._apply_defaults(endpoint)
@@ -191,6 +261,7 @@ class RequestStep:
                 names = ", ".join(e.name for e in ENDPOINTS)
                 raise ChoiceError("request", f"no catalogue endpoint is called {endpoint!r}: use one of {names}")
             endpoint = found[0]
+        self._request_edited()
         self.base_url, self.path = endpoint.base_url, endpoint.path
         self._apply_defaults(endpoint)
 
@@ -202,17 +273,21 @@ class RequestStep:
 
     def add_row(self, kind: Literal["params", "headers"] = "params", key: str = "", value: str = "") -> int:
         """Append a row; returns its index."""
+        self._request_edited()
         rows = self._rows(kind)
         rows.append(ParamRow(key, value))
         return len(rows) - 1
 
     def remove_row(self, kind: Literal["params", "headers"], index: int) -> None:
+        self._request_edited()
         del self._rows(kind)[index]
 
     def set_row(
         self, kind: Literal["params", "headers"], index: int, key: str | None = None, value: str | None = None
     ) -> None:
         row = self._rows(kind)[index]
+        if (key is not None and key != row.key) or (value is not None and value != row.value):
+            self._request_edited()
         if key is not None:
             row.key = key
         if value is not None:
@@ -228,6 +303,7 @@ class RequestStep:
     def set_pagination(self, pagination: str, max_pages: int | None = None) -> None:
         if pagination not in PAGINATIONS:
             raise ChoiceError("request", f"pagination {pagination!r}: use 'none' or 'next_page'")
+        self._request_edited()
         self.pagination = pagination  # type: ignore[assignment]
         if max_pages is not None:
             if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages not in PAGE_CAPS:
@@ -241,6 +317,8 @@ class RequestStep:
     def set_preview_range(self, name: str) -> None:
         """The range date tokens resolve to in the preview (checked here)."""
         resolve_range(name, self._now())  # raises DateRangeError with the allowed names
+        if name != self.preview_range:
+            self._request_edited()
         self.preview_range = name
 
     @property
@@ -261,6 +339,11 @@ class RequestStep:
         """
         return token_menu.suggested_token(self.endpoint, key)
 
+    def takes_date(self, index: int) -> bool:
+        """True when parameter row ``index`` takes a date: the calendar menu is offered there only."""
+        row = self.params[index]
+        return token_menu.takes_date(self.endpoint, row.key, row.value)
+
     def token_choices(self, key: str) -> list[TokenChoice]:
         """What the calendar menu of a parameter offers: each token with the value it sends."""
         return token_menu.token_choices(self.endpoint, key, self.date_range)
@@ -269,6 +352,7 @@ class RequestStep:
         """Put a date token into parameter row ``index`` (replacing its value: a date filter takes one date)."""
         if token not in TOKENS:
             raise ChoiceError("request", f"unknown date token {token!r}: use one of {', '.join(TOKENS)}")
+        self._request_edited()
         self.params[index].value = "{{" + token + "}}"
 
     def row_preview(self, index: int) -> RowPreview:
@@ -296,9 +380,18 @@ class RequestStep:
         for row in self.params:
             if row.value.strip() and not row.key.strip():
                 return f"the parameter with value {row.value!r} has no key"
+        path = self.path.strip()
+        if path.lower().startswith(("http://", "https://")):
+            parts = urlsplit(path)
+            return (
+                f"the endpoint {path[:80]!r} is on {parts.hostname or 'no host'}: {TWILIO_HOSTS_ONLY}; "
+                "or type just the path, such as /2010-04-01/Accounts/{AccountSid}/Calls.json"
+            )
         try:
             self.request_spec()
         except SpecError as exc:
+            if exc.field == "request.base_url":
+                return f"the base URL {self.base_url[:80]!r} is not Twilio's: {TWILIO_HOSTS_ONLY}"
             return str(exc)
         return None
 
@@ -335,7 +428,12 @@ class RequestStep:
         date_range = self.date_range
         http_request = build_request(request, self.conn, date_range)
         fetcher = PageFetcher(self.conn, http_request, pagination="none", progress=progress, **self.fetch_options)
-        page = next(iter(fetcher))
+        try:
+            page = next(iter(fetcher))
+        except Exception as exc:
+            self.fetch_error = exc  # kept until the request is edited (see _request_edited)
+            raise
+        self.fetch_error = None
         list_key, records = find_records(page.body)
         next_url = detect(page.body).next_url(page.body, first=http_request.url, current=http_request.url)
         self.first_page = FirstPage(
@@ -372,3 +470,9 @@ class RequestStep:
 
     def field_info(self, path: str) -> FieldInfo | None:
         return field_choices.find_field(self.fields, path)
+
+
+def _is_twilio_host(scheme: str, host: str | None) -> bool:
+    """An https URL on twilio.com or one of its subdomains."""
+    host = (host or "").lower()
+    return scheme.lower() == "https" and (host == "twilio.com" or host.endswith(".twilio.com"))

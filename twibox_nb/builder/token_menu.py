@@ -17,8 +17,9 @@ exactly what a fetch will send.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from .._exceptions import DateRangeError
 from ..model.catalog import Endpoint
@@ -31,10 +32,15 @@ __all__ = [
     "RowPreview",
     "TokenChoice",
     "range_options",
+    "range_text",
     "row_preview",
     "suggested_token",
+    "takes_date",
     "token_choices",
 ]
+
+# Parameter names that take a date (Twilio's filters: DateSent<, StartTime>, EndDate, DateCreatedAfter …).
+_DATE_PARAM = re.compile(r"date|time|before|after|^start|^end|since|until|period", re.IGNORECASE)
 
 #: Date ranges offered for previewing the date tokens (any range name of :mod:`twibox_nb.model.dates` works).
 PREVIEW_RANGES: tuple[str, ...] = (
@@ -101,6 +107,40 @@ def suggested_token(endpoint: Endpoint | None, key: str) -> str:
     return f"{'end' if end else 'start'}_{kind}"
 
 
+def takes_date(endpoint: Endpoint | None, key: str, value: str = "") -> bool:
+    """True when parameter ``key`` takes a date, so the calendar menu belongs on its row: a date
+    filter of the endpoint, a value holding a date token already, or a name that says date or time.
+
+    >>> takes_date(None, "StartTime<"), takes_date(None, "PageSize"), takes_date(None, ""), takes_date(None, "To")
+    (True, False, False, False)
+    """
+    key = key.strip()
+    if tokens_in(value):
+        return True
+    if not key:
+        return False
+    if endpoint is not None and any(f.param == key for f in endpoint.filters):
+        return True
+    return bool(_DATE_PARAM.search(key.rstrip("<>=")))
+
+
+def range_text(date_range: DateRange) -> str:
+    """A range as every step shows it: half-open, the end excluded, as the date tokens resolve it.
+
+    >>> from datetime import timezone
+    >>> range_text(resolve_range("last_30_days", datetime(2026, 12, 3, 9, tzinfo=timezone.utc)))
+    '2026-11-03 → 2026-12-03 (end excluded)'
+    >>> range_text(resolve_range("month_to_date", datetime(2026, 12, 3, 9, 30, tzinfo=timezone.utc)))
+    '2026-12-01 → 2026-12-03 09:30 (end excluded)'
+    """
+
+    def when(moment: datetime) -> str:
+        midnight = (moment.hour, moment.minute, moment.second) == (0, 0, 0)
+        return moment.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M")
+
+    return f"{when(date_range.start)} → {when(date_range.end)} (end excluded)"
+
+
 def token_choices(endpoint: Endpoint | None, key: str, date_range: DateRange) -> list[TokenChoice]:
     """Every token with the value it sends in parameter ``key`` over ``date_range``; one is suggested."""
     rule = _rule(endpoint, key.strip())
@@ -120,7 +160,8 @@ def row_preview(endpoint: Endpoint | None, key: str, value: str, date_range: Dat
         text = render_tokens(value, date_range, rule)
     except DateRangeError as exc:
         return RowPreview(error=str(exc))
-    return RowPreview(text, f"{key.strip() or 'this filter'} {RULE_WORDS[rule]}")
+    where = f"for the preview range {range_text(date_range)}"
+    return RowPreview(text, f"{key.strip() or 'this filter'} {RULE_WORDS[rule]}, {where}")
 
 
 def range_options(now: datetime, current: str | None = None) -> list[tuple[str, str]]:
@@ -128,15 +169,13 @@ def range_options(now: datetime, current: str | None = None) -> list[tuple[str, 
 
     >>> from datetime import timezone
     >>> range_options(datetime(2026, 11, 27, tzinfo=timezone.utc))[2]
-    ('last 7 days (2026-11-20 → 2026-11-26)', 'last_7_days')
+    ('last 7 days (2026-11-20 → 2026-11-27, end excluded)', 'last_7_days')
     """
     names = list(PREVIEW_RANGES)
     if current is not None and current not in names:
         names.append(current)
     out = []
     for name in names:
-        r = resolve_range(name, now)
-        last = (r.end - timedelta(microseconds=1)).date()
-        span = r.start.date().isoformat() if r.start.date() == last else f"{r.start.date()} → {last}"
+        span = range_text(resolve_range(name, now)).replace(" (end excluded)", ", end excluded")
         out.append((f"{name.replace('_', ' ')} ({span})", name))
     return out
