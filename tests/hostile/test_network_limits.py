@@ -150,7 +150,7 @@ def test_a_page_past_the_size_limit_is_refused_while_it_streams(handler):
     error = first_page_error(handler, RetryPolicy(max_page_bytes=MB, max_retries=0))
     assert isinstance(error, LimitExceededError) and (error.limit, error.value) == ("max_page_bytes", MB)
     assert f"{MB:,} bytes" in str(error) and "RetryPolicy(max_page_bytes=...)" in str(error)
-    assert MESSAGES in str(error) and time.monotonic() - started < 5
+    assert MESSAGES in str(error) and time.monotonic() - started < 15  # an unbounded read never ends
 
 
 @pytest.mark.parametrize("handler", [endless, endless_gzip], ids=["endless chunked body", "gzip bomb"])
@@ -190,12 +190,14 @@ def test_a_content_encoding_that_was_not_asked_for_is_refused(encoding):
 @pytest.mark.bounds(seconds=10)
 @pytest.mark.parametrize("handler", [dripping, dripping_gzip], ids=["a byte at a time", "gzip that decodes to nothing"])
 def test_a_dripping_body_ends_at_the_deadline(handler):
+    waits = Waits()
     started = time.monotonic()
-    error = first_page_error(handler, RetryPolicy(deadline=1.0, max_retries=3), sleep=Waits().sleep)
+    error = first_page_error(handler, RetryPolicy(deadline=1.0, max_retries=3), sleep=waits.sleep)
     took = time.monotonic() - started
     assert isinstance(error, LimitExceededError) and (error.limit, error.value) == ("deadline", 1.0)
     assert "deadline of 1 s" in str(error) and "RetryPolicy(deadline=...)" in str(error)
-    assert 1.0 <= took < 3.0  # no retry: a retry would wait the deadline again
+    assert waits.waits == []  # no retry: a retry would wait the deadline again
+    assert took >= 1.0  # it waited for the deadline (the time bound of this case caps the other side)
 
 
 # --- 3. the retry budget of a fetch --------------------------------------------------------------
