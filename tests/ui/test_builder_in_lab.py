@@ -60,6 +60,7 @@ def test_builder_steps_one_and_two_in_jupyterlab(lab, page, tmp_path):
     tree.locator(".twibox-json-leaf[data-field='status']").first.click()  # text: explained, not taken
     expect(note).to_contain_text("✗")
     expect(note).to_contain_text("status")
-    assert "price" in selected.evaluate("s => s.options[s.selectedIndex].textContent")
+    expect(note).to_contain_text("Continue stays off")  # no value until a usable one is picked (issue 15)
+    expect(page.locator(".twibox-builder-continue")).to_be_disabled()
     page.screenshot(path=str(shots / "builder-tree-pick.png"))
     assert not page.blocked, page.blocked

@@ -65,11 +65,16 @@ def test_messages_through_the_first_three_steps(builder, spy):
     pick(v.choices, Field("price"))
     assert b.state.value == Field("price") and "Value: <code>price</code>" in v.note.value
     v.show_all.value = True
-    assert any("✗ not usable here" in label for label, _ in v.choices.options)
-    pick(v.choices, Field("status"))  # not a number: explained, and the previous choice stays
-    assert v.choices.value == Field("price") and b.state.value == Field("price")
+    labels = dict((value, label) for label, value in v.choices.options)
+    assert labels[Field("status")].endswith("✗ text, not a number")  # each says why (issue 15)
+    assert not any("not usable here" in label for label in labels.values())
+    pick(v.choices, Field("status"))  # not a number: explained; the list keeps the pick, Continue waits
+    assert v.choices.value == Field("status") and b.state.value is None and b.continue_button.disabled
     assert "&#x27;status&#x27; holds text" in v.note.value and "purely numeric" in v.note.value
+    assert "Continue stays off" in v.note.value
     assert b.error.value == ""  # an explanation, not an error
+    pick(v.choices, Field("price"))
+    assert b.state.value == Field("price") and not b.continue_button.disabled
     pick(v.choices, Count())
 
     b.continue_button.click()  # step 2 → 3

@@ -23,8 +23,9 @@ WARN_STYLE = "color:#9a6700;background:#fff8c5;border:1px solid #d4a72c66;border
 MAX_VALUES_SHOWN = 25
 
 
-def _options(choices: list[Choice]) -> list[tuple[str, Any]]:
-    return [(c.label if c.ok else f"{c.label}  ✗ not usable here", c.value) for c in choices]
+def _options(choices: list[Any]) -> list[tuple[str, Any]]:
+    """The list's entries: an unusable field says why in a few words ("✗ text, not a number")."""
+    return [(c.shown, c.value) for c in choices]
 
 
 class _ChoiceStep(widgets.VBox):
@@ -74,12 +75,24 @@ class _ChoiceStep(widgets.VBox):
         try:
             options = _options(self.offered())
             self.choices.options = options
-            current = self.chosen()
+            current = self._shown_choice()
             self.choices.value = current if any(value == current for _, value in options) else None
         finally:
             self._syncing = False
-        self.note.value = self.describe()
+        refused = self.state.refused(self.key)
+        self.note.value = self._refusal(refused[1]) if refused and self.choices.value == refused[0] else self.describe()
         self._changed()
+
+    def _shown_choice(self) -> Any:
+        """What the list selects: a refused pick stays selected (with its reason), else the choice."""
+        refused = self.state.refused(self.key)
+        return refused[0] if refused is not None else self.chosen()
+
+    def _refusal(self, reason: str) -> str:
+        return (
+            f"<div style='{WARN_STYLE}'>✗ {esc(reason)}<br><span style='font-size:0.92em'>Continue stays off "
+            "until you choose one that can be used.</span></div>"
+        )
 
     def _picked(self, change) -> None:
         if self._syncing:
@@ -91,9 +104,10 @@ class _ChoiceStep(widgets.VBox):
         try:
             self.select(value)
         except ChoiceError as exc:
-            # Explained, not accepted: the previous choice stays selected.
+            # Explained, not accepted: the pick stays selected with its reason (no snapping back),
+            # and the state keeps it as refused, so Continue waits for a usable one.
             self._show_chosen()
-            self.note.value = f"<div style='{WARN_STYLE}'>✗ {esc(exc.detail)}</div>"
+            self.note.value = self._refusal(exc.detail)
             self._changed()
             return False
         self._show_chosen()
@@ -108,7 +122,7 @@ class _ChoiceStep(widgets.VBox):
     def _show_chosen(self) -> None:
         self._syncing = True
         try:
-            current = self.chosen()
+            current = self._shown_choice()
             self.choices.value = current if any(v == current for _, v in self.choices.options) else None
         finally:
             self._syncing = False

@@ -16,10 +16,10 @@ from .._exceptions import ChoiceError, ExpressionError, TwiboxError
 from ..builder.describe import DESCRIBED
 from ..builder.preview import DateChoice, point_at
 from ..builder.state import BuilderState
-from ..builder.token_menu import PREVIEW_RANGES
+from ..builder.token_menu import PREVIEW_RANGES, range_text
 from ..model.dates import INTERVALS
-from ..model.spec import AGGREGATIONS, Dynamic, Field
-from ._codeeditor import code_editor_widget
+from ..model.spec import AGGREGATIONS, Dynamic
+from ._codeeditor import code_editor_widget, copy_button_widget
 from ._common import NOTE_STYLE, OK_STYLE, ErrorArea, classed, esc
 from ._field_steps import WARN_STYLE, Guard, _ChoiceStep
 
@@ -46,13 +46,7 @@ class DateStep(_ChoiceStep):
     )
 
     def offered(self) -> list[DateChoice]:  # type: ignore[override]
-        choices = self.state.date_choices()
-        if self.show_all.value:
-            taken = {c.value for c in choices}
-            for info in self.state.fields:
-                if Field(info.path) not in taken:
-                    choices.append(DateChoice(info.path, Field(info.path), ok=False))
-        return choices
+        return self.state.date_choices(self.show_all.value)  # with why the others are not dates
 
     def chosen(self) -> Any:
         return self.state.effective_date
@@ -100,8 +94,14 @@ class PreviewStep(widgets.VBox):
         self.summary = classed(widgets.HTML(), "builder-preview-summary")
         self.table = classed(widgets.HTML(), "builder-preview-table")
         self.chart = classed(widgets.HTML(), "builder-preview-chart")
+        self.stale = classed(widgets.HTML(), "builder-preview-stale")
         self.preview_button.on_click(guard(lambda _b: self._run()))
         self.reset_button.on_click(guard(self._reset))
+        # Every keystroke (the editor's draft) and every sent text: say at once whether the text is
+        # the generated one, and whether the preview shown still matches it.
+        for trait in ("draft", "value"):
+            if self.expression.has_trait(trait):
+                self.expression.observe(guard(lambda _c: self._typed()), names=trait)
         intro = widgets.HTML(
             f"<div style='{NOTE_STYLE}'>The JSONata expression turns each page into rows "
             "(<code>date</code>, <code>value</code>, <code>dimension</code>). It is generated from your "
@@ -116,6 +116,7 @@ class PreviewStep(widgets.VBox):
                 widgets.HBox([self.preview_button, self.reset_button]),
                 self.error,
                 self.pointer,
+                self.stale,
                 self.summary,
                 widgets.HBox([self.table, self.chart]),
             ]
@@ -128,8 +129,23 @@ class PreviewStep(widgets.VBox):
 
     def refresh(self) -> None:
         """Entering the step: show the expression and preview (fetching the pages the first time)."""
-        self.expression.value = self.state.expression
+        self._set_text(self.state.expression)
         self._run()
+
+    def _set_text(self, text: str) -> None:
+        self.expression.value = text
+        if self.expression.has_trait("draft"):
+            self.expression.draft = text
+
+    @property
+    def typed(self) -> str:
+        """The editor's text as typed so far (sent or not)."""
+        draft = getattr(self.expression, "draft", "")
+        return draft or self.expression.value
+
+    def _typed(self) -> None:
+        self._show_origin()
+        self._show_stale()
 
     def apply(self) -> bool:
         """Pass the typed expression on; a syntax error is shown with its position (False then)."""
@@ -155,6 +171,7 @@ class PreviewStep(widgets.VBox):
             f"<pre style='margin:2px 0;color:#82071e;font-size:12px'>{esc(where)}</pre>" if where else ""
         )
         self._show_origin()
+        self._show_stale()
 
     def clear_error(self) -> None:
         self.error.clear()
@@ -163,54 +180,87 @@ class PreviewStep(widgets.VBox):
             self.expression.error_position = -1
 
     def _show_origin(self) -> None:
-        if self.state.customised:
+        if self.state.expression_origin(self.typed) == "customised":
             self.origin.value = (
                 f"<div style='{NOTE_STYLE}'><b>Customised</b>: this expression wins over the value, dimension "
                 "and date choices; Reset to generated drops it.</div>"
             )
         else:
             self.origin.value = f"<div style='{NOTE_STYLE}'>Generated from your choices.</div>"
-        self.reset_button.disabled = not self.state.customised
+        self.reset_button.disabled = not (self.state.customised or self.state.differs_from_generated(self.typed))
+
+    def _show_stale(self) -> None:
+        why = self.state.preview_stale(self.typed)
+        self.stale.value = (
+            f"<div class='twibox-builder-stale' style='{WARN_STYLE};margin-top:6px'>Stale preview: {esc(why)}. "
+            "The data below is from the last preview that worked.</div>"
+            if why
+            else ""
+        )
 
     def _reset(self, _button=None) -> None:
         self.state.reset_expression()
-        self.expression.value = self.state.expression
+        self._set_text(self.state.expression)
         self._run()
 
     def show_result(self) -> None:
-        """Show the state's preview: the total, the first rows of the aggregated frame, a small chart."""
+        """Show the state's preview: the total, the first rows of the aggregated frame, a small chart.
+
+        After a failure the last preview that worked stays, marked stale (the same for a syntax
+        error, a timeout or any other failure); before any preview, nothing is shown.
+        """
         self._show_origin()
-        result = self.state.result
+        current = self.state.result
+        if current is not None:
+            self.clear_error()
+            self._set_text(self.state.expression)
+        result = current if current is not None else self.state.shown_preview
+        self._show_stale()
+        self._show_origin()
         if result is None:
             self.summary.value = self.table.value = self.chart.value = ""
             return
-        self.clear_error()
-        self.expression.value = self.state.expression
         spec = result.spec
         value = "no data" if result.summary.current is None else f"{result.summary.current:,.6g}"
+        unit = f" {esc(self.state.unit)}" if self.state.unit else ""
         self.summary.value = (
-            f"<div style='margin-top:6px'><b>Preview</b> {esc(result.date_range)} by {esc(result.interval)} · "
-            f"{esc(spec.aggregation)}: <b class='twibox-builder-preview-total'>{esc(value)}</b> · "
+            f"<div style='margin-top:6px'><b>Preview</b> {esc(range_text(result.date_range))} by "
+            f"{esc(result.interval)} · {esc(spec.aggregation)}: "
+            f"<b class='twibox-builder-preview-total'>{esc(value)}</b>{unit} · "
             f"{len(result.rows):,} rows from {result.records:,} records</div>"
         )
-        frame = self.state.preview_table()
+        frame = self.state.preview_table(result=result)
         shown = frame.to_html(
             index=False, border=0, classes="twibox-builder-preview-rows", float_format="{:,.6g}".format
         )
         more = len(result.data) - len(frame)
         tail = f"<div style='{NOTE_STYLE}'>… {more:,} more rows in builder.result.data</div>" if more > 0 else ""
         self.table.value = f"<div style='font-size:12px;margin-right:16px'>{shown}{tail}</div>"
-        self.chart.value = _chart_svg(result)
+        self.chart.value = _chart_svg(result, self.state.value_label)
 
 
-def _chart_svg(result: Any) -> str:
-    """The preview's chart as inline SVG; a chart that cannot be drawn says why (the data is still there)."""
+def _retitle(node: Any, label: str) -> Any:
+    """A Vega-Lite spec with every title of the ``value`` field (axis, tooltip) set to ``label``."""
+    if isinstance(node, list):
+        return [_retitle(item, label) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _retitle(item, label) for key, item in node.items()}
+    if out.get("field") == "value" and "title" in out:
+        out["title"] = label
+    return out
+
+
+def _chart_svg(result: Any, label: str | None = None) -> str:
+    """The preview's chart as inline SVG, its value titled ``label`` (the metric's name or unit, not
+    the raw field); a chart that cannot be drawn says why (the data is still there)."""
     if result.data.empty:
         return f"<div style='{NOTE_STYLE}'>No rows in the range: nothing to chart.</div>"
     from ..present.chart_export import to_svg
 
     try:
-        svg = to_svg(result.chart(**CHART_SIZE))
+        chart = result.chart(**CHART_SIZE)
+        svg = to_svg(_retitle(chart.to_dict(), label) if label else chart)
     except Exception as exc:  # the chart is a bonus: the preview's data stays shown
         return f"<div style='{WARN_STYLE}'>The chart could not be drawn: {esc(type(exc).__name__)}: {esc(exc)}</div>"
     return f"<div class='twibox-builder-chart-svg'>{svg}</div>"
@@ -255,6 +305,10 @@ class DescribeStep(widgets.VBox):
             "builder-date-range",
         )
         self.interval = classed(widgets.Dropdown(description="Interval", options=list(INTERVALS)), "builder-interval")
+        self.unit = classed(
+            widgets.Text(description="Unit", continuous_update=False, placeholder="minutes, USD … (optional)"),
+            "builder-unit",
+        )
         self.note = classed(widgets.HTML(), "builder-describe-note")
         self.value = classed(widgets.HTML(), "builder-describe-value")
         self.path = classed(
@@ -264,6 +318,12 @@ class DescribeStep(widgets.VBox):
             widgets.Button(description="Save", icon="save", button_style="success"), "builder-save"
         )
         self.saved = classed(widgets.HTML(), "builder-saved")
+        self.code = classed(widgets.HTML(), "builder-describe-code")
+        self.copy = copy_button_widget(label="Copy as code")
+        if self.copy is not None:
+            classed(self.copy, "builder-copy-code")
+            self.copy.observe(guard(lambda _c: self._copied()), names="status")
+        self.copy_note = classed(widgets.HTML(), "builder-copy-note")
         self._inputs: dict[str, widgets.Widget] = {
             "name": self.name,
             "description": self.description,
@@ -275,21 +335,28 @@ class DescribeStep(widgets.VBox):
         for key, control in self._inputs.items():
             control.observe(guard(lambda change, key=key: self._edited(key, change["new"])), names="value")
         self.save_button.on_click(guard(self._save))
+        self.unit.observe(guard(self._unit), names="value")
+        self.path.observe(guard(self._path_typed), names="value")
+        copy_row = [self.copy] if self.copy is not None else []
         super().__init__(
             [
                 widgets.HTML(f"<div style='{NOTE_STYLE}'>Describe the metric, then save it as a JSON spec file.</div>"),
                 *self._inputs.values(),
+                self.unit,
                 self.note,
                 self.value,
                 widgets.HBox([self.path, self.save_button]),
                 self.saved,
+                widgets.HBox([*copy_row, self.copy_note]),
+                self.code,
             ]
         )
         classed(self, "builder-step-describe")
 
     @property
     def controls(self) -> list[widgets.Widget]:
-        return [*self._inputs.values(), self.path, self.save_button]
+        copy = [self.copy] if self.copy is not None else []
+        return [*self._inputs.values(), self.unit, self.path, self.save_button, *copy]
 
     def refresh(self) -> None:
         spec = self.state.spec
@@ -297,11 +364,61 @@ class DescribeStep(widgets.VBox):
         try:
             for key in DESCRIBED:
                 self._inputs[key].value = getattr(spec, key)
-            if not self.path.value:
-                self.path.value = self.state.saved_path or self.state.default_save_path
+            self.unit.value = self.state.unit or ""
         finally:
             self._syncing = False
+        self._show_path()
         self._show_value()
+
+    def _show_path(self) -> None:
+        """"Save to" follows the name until the analyst types a path (the state keeps which)."""
+        self._syncing = True
+        try:
+            self.path.value = self.state.save_path
+        finally:
+            self._syncing = False
+        self._show_code()
+
+    def _path_typed(self, change) -> None:
+        if self._syncing:
+            return
+        self.state.set_save_path(change["new"])
+        self._show_code()
+
+    def _unit(self, change) -> None:
+        if self._syncing:
+            return
+        try:
+            self.state.set_unit(change["new"])
+        except ChoiceError as exc:
+            self.note.value = f"<div style='{WARN_STYLE}'>✗ {esc(exc.detail)}</div>"
+            return
+        self.note.value = ""
+        self._show_value()
+        self._changed()
+
+    def _show_code(self) -> None:
+        """The lines that fetch this metric headlessly, and the button that copies them."""
+        try:
+            text = self.state.copy_as_code()
+        except TwiboxError as exc:
+            text = f"# The metric is not complete yet: {exc}"
+        if self.copy is not None:
+            self.copy.text = text
+        self.copy_note.value = (
+            f"<span style='{NOTE_STYLE}'>the lines that fetch this metric in a report notebook</span>"
+        )
+        self.code.value = (
+            f"<pre class='twibox-builder-describe-code-text' style='background:#f6f8fa;border:1px solid #d0d7de;"
+            f"border-radius:6px;padding:8px;user-select:text;max-height:220px;overflow:auto'>{esc(text)}</pre>"
+        )
+
+    def _copied(self) -> None:
+        status = self.copy.status if self.copy is not None else ""
+        if status == "copied":
+            self.copy_note.value = f"<span style='{OK_STYLE};padding:2px 8px'>Copied</span>"
+        elif status:
+            self.copy_note.value = f"<span style='{WARN_STYLE};padding:2px 8px'>{esc(status)}</span>"
 
     def _edited(self, key: str, value: Any) -> None:
         if self._syncing:
@@ -312,7 +429,10 @@ class DescribeStep(widgets.VBox):
             self.note.value = f"<div style='{WARN_STYLE}'>✗ {esc(exc.detail)}</div>"
             return
         self.note.value = ""
+        if key == "name":
+            self._show_path()  # "Save to" follows the name until a path is typed
         self._show_value()
+        self._show_code()
         self._changed()
 
     def _show_value(self) -> None:
@@ -322,15 +442,17 @@ class DescribeStep(widgets.VBox):
             return
         current = result.summary.current
         shown = "no data" if current is None else f"{current:,.6g}"
+        unit = f" {self.state.unit}" if self.state.unit else ""
         self.value.value = (
-            f"<div style='{NOTE_STYLE}'>Over the preview range ({esc(result.date_range)}): "
-            f"<b class='twibox-builder-describe-total'>{esc(shown)}</b> ({esc(result.spec.aggregation)}); "
+            f"<div style='{NOTE_STYLE}'>{esc(self.state.value_label)} over the preview range "
+            f"({esc(range_text(result.date_range))}): <b class='twibox-builder-describe-total'>{esc(shown)}</b>"
+            f"{esc(unit)} ({esc(result.spec.aggregation)}); "
             "<code>builder.result</code> holds the preview, <code>builder.spec</code> the metric.</div>"
         )
 
     def _save(self, _button=None) -> None:
         try:
-            where = self.state.save(self.path.value)
+            where = self.state.save(self.path.value if self.path.value.strip() else None)
         except (ChoiceError, TwiboxError) as exc:
             detail = getattr(exc, "detail", str(exc))
             self.saved.value = f"<div style='{WARN_STYLE}'>✗ {esc(detail)}</div>"
@@ -341,4 +463,5 @@ class DescribeStep(widgets.VBox):
             f"<div style='{OK_STYLE}'>Saved to <code class='twibox-builder-saved-path'>"
             f"{esc(Path(where).resolve())}</code>. Load it with <code>tb.load_metric({esc(repr(where))})</code>.</div>"
         )
+        self._show_path()  # saved there: the path stays (a rename now renames the metric, not the file)
         self._saved()

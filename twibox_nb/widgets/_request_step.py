@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._exceptions import TwiboxError
-from ..builder.request_step import POST_DISABLED_REASON, base_urls, search_endpoints
+from ..builder.request_step import POST_DISABLED_REASON, base_urls, best_endpoint, search_endpoints
 from ..builder.state import BuilderState
 from ..model.spec import PAGE_CAPS
 from ._common import MUTED, NOTE_STYLE, classed, esc, link
@@ -82,6 +82,15 @@ class _ParamRow(_RowControls, widgets.VBox):
         super().__init__([widgets.HBox([self.key, self.value, self.calendar, self.remove, self.resolved]), self.menu])
         classed(self, "builder-param-row")
         self.show_resolved()
+        self.show_calendar()
+
+    def show_calendar(self) -> None:
+        """The calendar only where the parameter takes a date (not on an empty key, not on PageSize)."""
+        takes = self.step.state.takes_date(self.index)
+        self.calendar.layout.visibility = None if takes else "hidden"  # hidden, so the rows stay aligned
+        self.calendar.disabled = not takes
+        if not takes:
+            self.menu.layout.display = "none"
 
     @property
     def controls(self) -> list[widgets.Widget]:
@@ -90,6 +99,7 @@ class _ParamRow(_RowControls, widgets.VBox):
     def _edited(self, _change=None) -> None:
         self.step.state.set_row("params", self.index, key=self.key.value, value=self.value.value)
         self.show_resolved()
+        self.show_calendar()
         if self.menu.layout.display != "none":
             self._fill_menu()
         self.step.changed()
@@ -163,7 +173,7 @@ class RequestStep(widgets.VBox):
         change_connection: Callable[[], None] | None = None,
     ) -> None:
         self.state, self.guard, self._changed = state, guard, changed
-        self._syncing = False
+        self._syncing = True  # until the controls show the state (no search chooses anything meanwhile)
         g = guard
         self.source = classed(widgets.HTML(), "builder-source")
         self.change_connection = classed(
@@ -235,6 +245,7 @@ class RequestStep(widgets.VBox):
             "builder-preview-range",
         )
         self.url = classed(widgets.HTML(), "builder-url")
+        self.fetch_note = classed(widgets.HTML(), "builder-fetch-note")
         for control in (self.base_url, self.path, self.pagination, self.preview_range):
             control.style.description_width = "100px"
 
@@ -268,10 +279,12 @@ class RequestStep(widgets.VBox):
                 widgets.HBox([self.pagination, self.max_pages]),
                 self.preview_range,
                 self.url,
+                self.fetch_note,
             ]
         )
         classed(self, "builder-step-request")
-        self._search()
+        self._list_endpoints("")
+        self._syncing = False
         self.refresh()
 
     # --- state → controls ----------------------------------------------------------------------
@@ -291,9 +304,18 @@ class RequestStep(widgets.VBox):
             self.max_pages.value = state.max_pages
             self.preview_range.options = state.preview_range_options()
             self.preview_range.value = state.preview_range
+            self._show_catalogue_choice()
         finally:
             self._syncing = False
         self.rebuild_rows()
+
+    def _show_catalogue_choice(self) -> None:
+        """The catalogue menu shows the entry the request matches (after opening a saved metric too)."""
+        name = self.state.catalogue_choice
+        if name is not None and name not in [value for _, value in self.endpoint.options]:
+            self.search.value = ""  # every endpoint listed again (the observer is muted while syncing)
+            self._list_endpoints("")
+        self.endpoint.value = name
 
     def rebuild_rows(self) -> None:
         self.params.children = [_ParamRow(self, i) for i in range(len(self.state.params))]
@@ -321,6 +343,12 @@ class RequestStep(widgets.VBox):
                 f"<div style='{NOTE_STYLE}'>Not in the catalogue: any GET path works; "
                 f"{link('https://www.twilio.com/docs/usage/api', 'Twilio API reference ↗')}</div>"
             )
+        self.fetch_note.value = (
+            f"<div style='{NOTE_STYLE};color:#9a6700'>The response shown was fetched for an earlier request: "
+            "Continue fetches this one.</div>"
+            if state.first_page_stale
+            else ""
+        )
         problem = state.request_problem()
         if problem:
             self.url.value = f"<div style='{NOTE_STYLE};color:#9a6700'>⚠ {esc(problem)}</div>"
@@ -344,18 +372,27 @@ class RequestStep(widgets.VBox):
     def _path_options(self) -> None:
         self.path.options = [e.path for e in search_endpoints("", self.state.base_url)]
 
-    def _search(self, _change=None) -> None:
-        found = search_endpoints(self.search.value)
+    def _list_endpoints(self, text: str) -> None:
+        found = search_endpoints(text)
         options: list[tuple[str, str | None]] = [
             (f"Choose from {len(found)} catalogue endpoint{'s' if len(found) != 1 else ''}…", None)
         ]
         options += [(f"{e.name} ({e.product})", e.name) for e in found]
+        self.endpoint.options = options
+
+    def _search(self, _change=None) -> None:
+        """List the matches, best first, and choose the best one as the analyst types."""
+        text = self.search.value
+        best = best_endpoint(text) if not self._syncing else None
         self._syncing = True
         try:
-            self.endpoint.options = options
-            self.endpoint.value = None
+            self._list_endpoints(text)
+            current = self.state.catalogue_choice
+            self.endpoint.value = current if current in [v for _, v in self.endpoint.options] else None
         finally:
             self._syncing = False
+        if best is not None and best.name != self.state.catalogue_choice:
+            self.endpoint.value = best.name  # the observer chooses it (and fills its parameters)
 
     def _choose(self, change) -> None:
         if self._syncing or change["new"] is None:
@@ -376,7 +413,8 @@ class RequestStep(widgets.VBox):
         self.state.set_path(change["new"])
         # A catalogue path may have filled the suggested parameters (and the paging): show them.
         shown = [(row.key.value, row.value.value) for row in self.params.children]
-        if shown != [(p.key, p.value) for p in self.state.params]:
+        split = self.state.path != change["new"].strip()  # a whole Twilio URL: host and query taken apart
+        if split or shown != [(p.key, p.value) for p in self.state.params]:
             self.refresh()
         else:
             self.changed()
