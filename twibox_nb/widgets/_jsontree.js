@@ -2,12 +2,17 @@
 // No build step and nothing fetched: the tree's HTML comes from Python (_jsontree.py), this
 // module shows it and, while a step accepts picks, sends the clicked field's path back as the
 // `picked` traitlet (the kernel decides whether the field can be used, and resets `picked`).
+// The tree is bounded: "… N more not shown" markers stand for what was left out. When the kernel
+// holds the body (`expandable`), each marker gets a "show more" button that asks the kernel for
+// the next items with a custom message; the answer (a message, never state) replaces the marker.
 
 const STYLE = `
 .twibox-json-pickable .twibox-json-leaf[data-field]:hover,
 .twibox-json-pickable details[data-field]:not([data-field=""]) > summary > .twibox-json-key:hover {
   background: #ddf4ff; outline: 1px solid #54aeff; border-radius: 3px; cursor: pointer;
-}`;
+}
+.twibox-json-more-button { margin-left: 0.6em; font: inherit; font-size: 11px; cursor: pointer;
+  border: 1px solid #d0d7de; border-radius: 4px; background: #fff; color: #0550ae; padding: 0 6px; }`;
 
 function fieldOf(target, root) {
   const leaf = target.closest(".twibox-json-leaf[data-field]");
@@ -18,18 +23,60 @@ function fieldOf(target, root) {
   return node.hasAttribute("data-field") ? node.getAttribute("data-field") : null;
 }
 
+function addButtons(root) {
+  for (const marker of root.querySelectorAll(".twibox-json-more[data-more]:not(.twibox-json-asking)")) {
+    if (marker.querySelector(".twibox-json-more-button")) continue;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "twibox-json-more-button";
+    button.textContent = "show more";
+    marker.append(button);
+  }
+}
+
 function render({ model, el }) {
   const style = document.createElement("style");
   style.textContent = STYLE;
   const body = document.createElement("div");
   el.append(style, body);
+  const asked = new Map(); // ask id -> the marker its answer replaces
+  let asks = 0;
   const draw = () => {
+    asked.clear();
     body.innerHTML = model.get("value");
+    if (model.get("expandable")) addButtons(body);
   };
   const mark = () => {
     el.classList.toggle("twibox-json-pickable", Boolean(model.get("pickable")));
   };
+  const onMessage = (message) => {
+    if (!message || message.type !== "more" || !asked.has(message.ask)) return;
+    const marker = asked.get(message.ask);
+    asked.delete(message.ask);
+    if (!marker.isConnected) return;
+    if (!message.html) {
+      marker.classList.remove("twibox-json-asking");
+      marker.querySelector(".twibox-json-more-button")?.remove();
+      return;
+    }
+    const template = document.createElement("template");
+    template.innerHTML = message.html;
+    const parent = marker.parentElement;
+    marker.replaceWith(template.content);
+    addButtons(parent);
+  };
   el.addEventListener("click", (event) => {
+    const button = event.target.closest(".twibox-json-more-button");
+    if (button && body.contains(button)) {
+      const marker = button.parentElement;
+      const ask = `${++asks}`;
+      asked.set(ask, marker);
+      marker.classList.add("twibox-json-asking");
+      button.disabled = true;
+      const steps = JSON.parse(marker.getAttribute("data-more"));
+      model.send({ type: "more", steps, from: Number(marker.getAttribute("data-from")), ask });
+      return;
+    }
     if (!model.get("pickable")) return;
     const field = fieldOf(event.target, body);
     if (!field) return; // outside a record, or the record itself
@@ -38,12 +85,16 @@ function render({ model, el }) {
     model.save_changes();
   });
   model.on("change:value", draw);
+  model.on("change:expandable", draw);
   model.on("change:pickable", mark);
+  model.on("msg:custom", onMessage);
   draw();
   mark();
   return () => {
     model.off("change:value", draw);
+    model.off("change:expandable", draw);
     model.off("change:pickable", mark);
+    model.off("msg:custom", onMessage);
   };
 }
 
