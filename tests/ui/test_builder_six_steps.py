@@ -75,7 +75,7 @@ def type_in(page, css: str, text: str) -> None:
 
 
 def current_step(page):
-    return page.locator(".twibox-builder-steps .twibox-step-current")
+    return page.locator(".twibox-builder-steps button.mod-active")
 
 
 def no_tracebacks(page) -> None:

@@ -95,6 +95,10 @@ STEPS: tuple[Step, ...] = (
 )
 
 
+def _number(key: str) -> int:
+    return next(s.number for s in STEPS if s.key == key)
+
+
 def mask_identifier(value: str, keep: int = 4) -> str:
     """A SID shown without most of its digits (prefix and the last ``keep`` characters).
 
@@ -176,6 +180,7 @@ class BuilderState(RequestStep, FieldSteps, PreviewStep, DescribeStep):
         self.name: str | None = None  # None: named after the endpoint until the Describe step
         self.later: dict[str, Any] = {}
         self.step: StepKey = "request"
+        self._furthest: StepKey = "request"  # the furthest step Continue reached (see :attr:`reached`)
         self.notes: list[str] = []  # things the analyst should know (e.g. a choice dropped by a refetch)
         self.stored: StoredFetch | None = None  # every page of the preview range (step 5), fetched once
         self.preview_error: TwiboxError | None = None  # why the last preview failed
@@ -185,14 +190,28 @@ class BuilderState(RequestStep, FieldSteps, PreviewStep, DescribeStep):
 
     # --- opening a saved metric ----------------------------------------------------------------
     @classmethod
-    def from_spec(cls, spec: MetricSpec, conn: Connection | None = None, **options: Any) -> BuilderState:
+    def from_spec(cls, spec: MetricSpec | str, conn: Connection | None = None, **options: Any) -> BuilderState:
         """A draft holding every choice of ``spec``: ``BuilderState.from_spec(s).spec == s``.
+
+        ``spec`` may be a metric file's path (a str or path-like), or ``path=`` may say which file it was read from:
+        Save then writes that same file (never a second copy under a name of its own), and the
+        lines of "copy as code" load it. The catalogue's entry for the request is chosen again.
 
         >>> from twibox_nb import library
         >>> spec = library.get("Messages by status")
         >>> BuilderState.from_spec(spec).spec == spec
         True
+        >>> state = BuilderState.from_spec(spec, path="metrics/messages.json")
+        >>> state.save_path, state.catalogue_choice
+        ('metrics/messages.json', 'Messages')
         """
+        import os
+
+        path = options.pop("path", None)
+        if isinstance(spec, (str, os.PathLike)):
+            from ..library import load_metric
+
+            path, spec = (path if path is not None else spec), load_metric(spec)
         if not isinstance(spec, MetricSpec):
             raise ChoiceError(
                 "request", f"{type(spec).__name__} is not a MetricSpec: a calculated metric is built from its inputs"
@@ -206,6 +225,10 @@ class BuilderState(RequestStep, FieldSteps, PreviewStep, DescribeStep):
         state.pagination, state.max_pages = request.pagination, request.max_pages
         state.value, state.dimension, state.date, state.name = spec.value, spec.dimension, spec.date, spec.name
         state.later = {name: getattr(spec, name) for name in _LATER}
+        if path is not None:  # the file it came from: saved as it stands, and saved there again
+            state.set_save_path(os.fspath(path))
+            state._chosen_save_path = os.fspath(path)
+            state.saved_path, state._saved_spec = os.fspath(path), spec
         return state
 
     def set_connection(self, conn: Connection) -> None:
@@ -266,8 +289,56 @@ class BuilderState(RequestStep, FieldSteps, PreviewStep, DescribeStep):
             fetched = self.fetch_first_page(progress)
         following = self.next_step()
         assert following is not None  # continue_problem said so
+        if fetched is not None or following.number > _number(self._furthest):
+            self._furthest = following.key  # a new first page: the steps after it are reached afresh
         self.step = following.key
         return fetched
+
+    @property
+    def reached(self) -> Step:
+        """The furthest step the analyst may go to now (a step pill further on refuses: :meth:`go_to`)."""
+        return max((s for s in STEPS if self.reach_problem(s.number) is None), key=lambda s: s.number)
+
+    def reach_problem(self, step: StepKey | int) -> str | None:
+        """Why ``step`` cannot be gone to now, in plain words (None when it can).
+
+        Earlier steps and the current one always can; a later one only once Continue reached it and
+        while nothing since invalidated it (a changed request needs a new first page, a value must be
+        chosen, a preview must have succeeded).
+        """
+        number = step if isinstance(step, int) else _number(step)
+        target = STEPS[number - 1]
+        if number <= self.current.number:
+            return None
+        if number > _number(self._furthest):
+            return (
+                f"step {number} ({target.title}) is not reached yet: Continue from step {self.current.number} "
+                f"({self.current.title}) leads there"
+            )
+        if self.conn is None:
+            return "activate a connection (or the sandbox) first"
+        if self.needs_fetch:
+            return (
+                f"step {number} ({target.title}) needs the first page of the request as it is now: Continue "
+                "from step 1 fetches it"
+            )
+        if number > 2 and self.value is None:
+            return f"step {number} ({target.title}) needs a value: choose one in step 2 (Select value)"
+        if number > 5 and (self.preview_error is not None or self.stored is None):
+            return f"step {number} ({target.title}) needs a preview that works: preview the data in step 5 first"
+        return None
+
+    def go_to(self, key: StepKey) -> None:
+        """Go to a step already reached (a step pill); every choice is kept.
+
+        Raises :class:`ChoiceError` saying why when ``key`` is not reached (or no step at all).
+        """
+        if key not in {s.key for s in STEPS}:
+            raise ChoiceError("step", f"{key!r} is no step: one of {', '.join(s.key for s in STEPS)}")
+        problem = self.reach_problem(key)
+        if problem is not None:
+            raise ChoiceError(key, problem)
+        self.step = key
 
     def back(self) -> None:
         """Back one step; every choice is kept."""

@@ -1,10 +1,18 @@
 """``MetricBuilder``: the reference product's custom-metric wizard as an ipywidgets view.
 
-The widget is a thin shell around :class:`~twibox_nb.builder.state.BuilderState`: a step indicator,
-one panel per step (``PANELS``), the first page's response as a clickable tree (in steps 2–4 a
-click on a field picks it, as the list would: :mod:`._jsontree`), an error area
-where every callback's exception is shown, a progress line, and Back / Continue (which keep every
-choice). ``builder.spec`` is the :class:`~twibox_nb.model.spec.MetricSpec` so far.
+The widget is a thin shell around :class:`~twibox_nb.builder.state.BuilderState`: step pills (one
+``ToggleButtons``: a click goes to any step already reached), one panel per step (``PANELS``, each
+built when it is first shown), the first page's response as a clickable tree (in steps 2–4 a
+click on a field picks it, as the list would: :mod:`._jsontree`), an error area where every
+callback's exception is shown, a busy line, and Back / Continue (which keep every choice).
+``builder.spec`` is the :class:`~twibox_nb.model.spec.MetricSpec` so far.
+
+Every kernel-side action says what it does in the busy line ("Fetching the first page…",
+"Fetching the pages…", "Evaluating the expression…", "Saving…") with the time it takes, and the
+controls that would act again are disabled meanwhile; a click that arrives during an action, or
+was sent before it ended, is ignored (:class:`~._common.Busy`). :meth:`MetricBuilder.close` closes
+every widget the builder made; re-running the cell that made a builder calls it
+(:func:`~._lifetime.track`).
 
 >>> from datetime import datetime, timezone
 >>> from twibox_nb.fetch.connection import connect
@@ -23,6 +31,8 @@ choice). ``builder.spec`` is the :class:`~twibox_nb.model.spec.MetricSpec` so fa
 
 from __future__ import annotations
 
+import functools
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -30,17 +40,18 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import ipywidgets as widgets
 
-from .._exceptions import ExpressionError, TwiboxError
+from .._exceptions import ChoiceError, ExpressionError, TwiboxError
 from ..builder.state import STEPS, BuilderState
 from ..evaluate.custom import DEFAULT_TIMEOUT
 from ..fetch.connection import Connection
 from ..fetch.report import Progress
 from ..model.spec import MetricSpec
 from ..pipeline.result import MetricResult
-from ._common import MUTED, NOTE_STYLE, ErrorArea, busy, classed, esc, guard
+from ._common import MUTED, NOTE_STYLE, Busy, ErrorArea, classed, close_all, esc, guard, made_widgets
 from ._field_steps import WARN_STYLE, DimensionStep, ValueStep, _ChoiceStep
 from ._jsontree import json_tree_html, json_tree_widget
 from ._later_steps import DateStep, DescribeStep, PreviewStep
+from ._lifetime import track
 from ._request_step import RequestStep
 from .connect import ConnectWidget
 
@@ -56,6 +67,8 @@ PANELS: dict[str, Callable[..., widgets.Widget]] = {
     "preview": PreviewStep,
     "describe": DescribeStep,
 }
+#: The words shown while a panel's callback of this name runs (the builder's own actions say theirs).
+BUSY_WORDS = {"_save": "Saving…"}
 
 
 class MetricBuilder(widgets.VBox):
@@ -81,32 +94,34 @@ class MetricBuilder(widgets.VBox):
         expression_timeout: float = DEFAULT_TIMEOUT,
         state: BuilderState | None = None,
     ) -> None:
-        self.state = state or BuilderState(
-            conn, now=now, preview_range=preview_range, fetch_options=fetch_options,
-            expression_timeout=expression_timeout,
-        )  # fmt: skip
+        self._made: set[str] = set()  # the model ids of every widget this builder made (close() closes them)
+        with made_widgets(self._made):
+            self.state = state or BuilderState(
+                conn, now=now, preview_range=preview_range, fetch_options=fetch_options,
+                expression_timeout=expression_timeout,
+            )  # fmt: skip
+            self._build()
+            self._connect_options = {"sandbox": sandbox, "env": env, "transport": transport}
+            self._connecting = self.state.conn is None
+            self._show()
+        track(self)  # re-running the cell that made this builder closes it (and every widget it made)
+
+    def _build(self) -> None:
         self.error = ErrorArea("builder-error")
-        self._guard = guard(self._report)
-        self.title = classed(widgets.HTML("<b style='font-size:1.15em'>Metric builder</b>"), "builder-title")
-        self.indicator = classed(widgets.HTML(), "builder-steps")
-
-        self.response_status = classed(widgets.HTML(), "builder-response-status")
-        # Clickable (an anywidget) where anywidget is installed: a click picks a field in steps 2–4.
-        self.response_tree = classed(json_tree_widget(), "builder-response-tree")
-        if self.response_tree.has_trait("picked"):
-            self.response_tree.observe(self._guard(self._tree_picked), names="picked")
-        self.response = classed(
-            widgets.VBox([self.response_status, self.response_tree], layout=widgets.Layout(margin="8px 0 0 0")),
-            "builder-response",
-        )
-        self.progress_bar = classed(
-            widgets.IntProgress(value=0, min=0, max=1, bar_style="info", layout=widgets.Layout(width="200px")),
-            "builder-progress-bar",
-        )
-        self.progress_text = widgets.HTML(f"<span style='{NOTE_STYLE}'>Fetching the first page…</span>")
-        self.progress = classed(widgets.HBox([self.progress_bar, self.progress_text]), "builder-progress", "busy")
+        self.panels: dict[str, widgets.Widget] = {}  # built when first shown
+        self._connect: ConnectWidget | None = None
+        self._response: widgets.VBox | None = None
+        self._syncing = False
+        self._uid = uuid.uuid4().hex[:8]
+        self.title = classed(widgets.HTML(), "builder-title")
+        self.indicator = classed(
+            widgets.ToggleButtons(options=[(s.title, s.key) for s in STEPS], style={"button_width": "auto"}),
+            "builder-steps", f"steps-{self._uid}",
+        )  # fmt: skip
+        self.indicator.observe(self._guard(self._pill), names="value")
+        self.progress = classed(widgets.HTML(), "builder-progress", "busy")
+        self.progress_text = self.progress  # the busy line's words, progress and elapsed time
         self.progress.layout.display = "none"
-
         self.back_button = classed(widgets.Button(description="Back", icon="arrow-left"), "builder-back")
         self.continue_button = classed(
             widgets.Button(description="Continue", icon="arrow-right", button_style="success"), "builder-continue"
@@ -124,35 +139,37 @@ class MetricBuilder(widgets.VBox):
         self.code_button.observe(self._guard(lambda _c: self._show_code()), names="value")
         self.paging = classed(widgets.HTML(), "builder-paging")
         self.paging.layout.display = "none"
-
-        # The panels come last: they report their first state to the navigation built above.
-        self.connect = ConnectWidget(sandbox=sandbox, env=env, transport=transport, on_connect=self._connected)
-        self._connecting = self.state.conn is None
-        self.panels: dict[str, widgets.Widget] = {
-            "request": RequestStep(self.state, self._guard, self._update_nav, change_connection=self._change_connection)
-        }
-        self.panels["preview"] = PreviewStep(self.state, self._guard, self._update_nav, run=self._preview)
-        self.panels["describe"] = DescribeStep(self.state, self._guard, self._update_nav, saved=self._show_code)
-        for key, panel in PANELS.items():
-            if key not in self.panels:
-                self.panels[key] = panel(self.state, self._guard, self._update_nav)
+        self.busy = Busy(self.progress, self._busy_controls, done=self._update_nav)
         self.body = classed(widgets.VBox(), "builder-body")
-
-        super().__init__(
-            [
-                self.title,
-                self.indicator,
-                self.body,
-                self.error,
-                self.progress,
-                self.paging,
-                widgets.HBox([self.back_button, self.continue_button, self.code_button, self.nav_note]),
-                self.code,
-                self.response,
-            ]
-        )
+        self._nav = widgets.HBox([self.back_button, self.continue_button, self.code_button, self.nav_note])
+        super().__init__()
+        self._arrange()
         classed(self, "builder")
-        self._show()
+
+    def _arrange(self) -> None:
+        response = [self._response] if self._response is not None else []
+        self.children = [
+            self.title, self.indicator, self.body, self.error, self.progress, self.paging, self._nav, self.code,
+            *response,
+        ]  # fmt: skip
+
+    def _guard(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Every callback: errors shown in the widget, widgets it makes remembered (for :meth:`close`),
+        a click ignored while an action runs, and the busy words of ``BUSY_WORDS`` shown while it runs."""
+        safe = guard(self._report)(fn)
+        words = BUSY_WORDS.get(getattr(fn, "__name__", ""))
+
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            if args and isinstance(args[0], widgets.Button) and not self.busy.accepts():
+                return None
+            with made_widgets(self._made):
+                if words is None:
+                    return safe(*args, **kwargs)
+                with self.busy(words):
+                    return safe(*args, **kwargs)
+
+        return inner
 
     # --- public ---------------------------------------------------------------------------------
     @classmethod
@@ -162,6 +179,15 @@ class MetricBuilder(widgets.VBox):
             k: options.pop(k) for k in ("now", "preview_range", "fetch_options", "expression_timeout") if k in options
         }
         return cls(conn, state=BuilderState.from_spec(spec, conn, **keep), **options)
+
+    def close(self) -> None:
+        """Close every widget this builder made, the panels built later and their rows included."""
+        if self.comm is None:
+            return
+        parts = [*self.children, *self.panels.values(), self._nav, self.layout]
+        parts += [w for w in (self._connect, self._response) if w is not None]
+        close_all(parts, self._made - {self.model_id})
+        super().close()
 
     @property
     def spec(self) -> MetricSpec:
@@ -183,32 +209,65 @@ class MetricBuilder(widgets.VBox):
         return self.state.conn
 
     @property
-    def request(self) -> RequestStep:
-        return self.panels["request"]  # type: ignore[return-value]
+    def connect(self) -> ConnectWidget:
+        """The Connect form (built when first needed)."""
+        if self._connect is None:
+            with made_widgets(self._made):
+                self._connect = ConnectWidget(**self._connect_options, on_connect=self._connected)
+        return self._connect
+
+    def panel(self, key: str) -> widgets.Widget:
+        """The panel of step ``key``, built the first time it is asked for."""
+        if key not in self.panels:
+            extra: dict[str, Any] = {
+                "request": {"change_connection": self._change_connection},
+                "preview": {"run": self._preview},
+                "describe": {"saved": self._show_code},
+            }.get(key, {})
+            with made_widgets(self._made):
+                self.panels[key] = PANELS[key](self.state, self._guard, self._update_nav, **extra)
+        return self.panels[key]
+
+    request: RequestStep = property(lambda self: self.panel("request"))  # type: ignore[assignment]
+    value_step: ValueStep = property(lambda self: self.panel("value"))  # type: ignore[assignment]
+    dimension_step: DimensionStep = property(lambda self: self.panel("dimension"))  # type: ignore[assignment]
+    date_step: DateStep = property(lambda self: self.panel("date"))  # type: ignore[assignment]
+    preview_step: PreviewStep = property(lambda self: self.panel("preview"))  # type: ignore[assignment]
+    describe_step: DescribeStep = property(lambda self: self.panel("describe"))  # type: ignore[assignment]
 
     @property
-    def value_step(self) -> ValueStep:
-        return self.panels["value"]  # type: ignore[return-value]
+    def response(self) -> widgets.VBox:
+        """The first page's status and tree (built with the first page)."""
+        if self._response is None:
+            with made_widgets(self._made):
+                status = classed(widgets.HTML(), "builder-response-status")
+                # Clickable (an anywidget) where anywidget is installed: a click picks a field in steps 2–4.
+                tree = classed(json_tree_widget(), "builder-response-tree")
+                if tree.has_trait("picked"):
+                    tree.observe(self._guard(self._tree_picked), names="picked")
+                self._response = classed(
+                    widgets.VBox([status, tree], layout=widgets.Layout(margin="8px 0 0 0")), "builder-response"
+                )
+            self._arrange()
+        return self._response
 
     @property
-    def dimension_step(self) -> DimensionStep:
-        return self.panels["dimension"]  # type: ignore[return-value]
+    def response_status(self) -> widgets.HTML:
+        return self.response.children[0]  # type: ignore[return-value]
 
     @property
-    def date_step(self) -> DateStep:
-        return self.panels["date"]  # type: ignore[return-value]
-
-    @property
-    def preview_step(self) -> PreviewStep:
-        return self.panels["preview"]  # type: ignore[return-value]
-
-    @property
-    def describe_step(self) -> DescribeStep:
-        return self.panels["describe"]  # type: ignore[return-value]
+    def response_tree(self) -> widgets.Widget:
+        return self.response.children[1]
 
     # --- behaviour ------------------------------------------------------------------------------
     def _report(self, exc: BaseException) -> None:
         self.error.show(exc)
+
+    def _busy_controls(self) -> list[widgets.Widget]:
+        """What would act again while an action runs: the navigation, the pills and the step's controls."""
+        panel = self.panels.get(self.state.step) if not self._connecting else None
+        return [self.back_button, self.continue_button, self.code_button, self.indicator,
+                *getattr(panel, "controls", ())]  # fmt: skip
 
     def _connected(self, conn: Connection) -> None:
         self.state.set_connection(conn)
@@ -230,27 +289,47 @@ class MetricBuilder(widgets.VBox):
             return
         try:
             panel = self._picking_panel()
-            if panel is not None:
+            if panel is not None and self.busy.accepts():
                 self.error.clear()
                 panel.pick_field(path)
         finally:
             self.response_tree.picked = ""  # consumed: the same field can be picked again later
 
+    def _pill(self, change) -> None:
+        """A step pill: go to a step already reached (one further on says why it cannot)."""
+        key = change["new"]
+        if self._syncing or key == "connect" or key == change["old"]:
+            return
+        if not self.busy.accepts():
+            self._show_indicator()
+            return
+        self.error.clear()
+        try:
+            if self._connecting and self.state.conn is None:
+                raise ChoiceError(key, "activate a connection (or the sandbox) first")
+            self.state.go_to(key)
+        except ChoiceError:
+            self._show_indicator()  # the pill goes back to the current step
+            raise
+        self._connecting = False
+        with self.busy(""):
+            self._show()
+
     def _continue(self, _button=None) -> None:
+        if not self.busy.accepts():
+            return  # a click that arrived while an action ran (or was sent before it ended)
         self.error.clear()
         state = self.state
         if state.step == "preview" and not self.preview_step.apply():
             return  # a syntax error: shown under the expression, and the step stays
-        if state.step == "request" and state.continue_problem() is None and state.needs_fetch:
-            controls = [self.back_button, self.continue_button, *self.request.controls]
-            self.progress_bar.value = 0
-            self.progress_bar.max = 1
-            self.progress_text.value = f"<span style='{NOTE_STYLE}'>Fetching the first page…</span>"
-            with busy(controls, self.progress):
+        fetch = state.step == "request" and state.continue_problem() is None and state.needs_fetch
+        with self.busy("Fetching the first page…" if fetch else ""):
+            if fetch:
+                self.busy.progress("", 0, 1)
                 state.advance(progress=self._progress)
-        else:
-            state.advance()
-        self._show()
+            else:
+                state.advance()
+            self._show()
 
     def _preview(self) -> None:
         """Preview data: fetch the range's pages the first time (busy, with progress), then evaluate."""
@@ -260,36 +339,37 @@ class MetricBuilder(widgets.VBox):
         if not step.apply():
             return
         state = self.state
-        try:
-            if state.needs_preview_fetch and state.conn is not None:
-                controls = [self.back_button, self.continue_button, self.code_button, *step.controls]
-                self.progress_bar.value = 0
-                self.progress_bar.max = max(1, state.max_pages)
-                self.progress_text.value = f"<span style='{NOTE_STYLE}'>Fetching the pages of the range…</span>"
-                with busy(controls, self.progress):
-                    state.preview(progress=self._progress)
-            else:
+        fetch = state.needs_preview_fetch and state.conn is not None
+        with self.busy("Fetching the pages…" if fetch else "Evaluating the expression…", step.controls):
+            try:
+                if fetch:
+                    self.busy.progress(f"at most {state.max_pages:,} pages", 0, max(1, state.max_pages))
+                    state.fetch_preview(progress=self._progress)
+                    self.busy.say("Evaluating the expression…")
                 state.preview()
-        except ExpressionError as exc:
-            step.show_error(exc)
-        except Exception as exc:  # shown in the widget (this also runs while a step is being shown)
-            self._report(exc)
+            except ExpressionError as exc:
+                step.show_error(exc)
+            except Exception as exc:  # shown in the widget (this also runs while a step is being shown)
+                self._report(exc)
         step.show_result()
         self._show_paging()
         self._update_nav()
 
     def _back(self, _button=None) -> None:
+        if not self.busy.accepts():
+            return
         self.error.clear()
-        self.state.back()
-        self._show()
+        with self.busy(""):
+            self.state.back()
+            self._show()
 
     def _progress(self, event: Progress) -> None:
-        self.progress_bar.value = min(event.pages, self.progress_bar.max)
         cap = f" of at most {event.max_pages:,}" if event.max_pages else ""
-        self.progress_text.value = (
-            f"<span style='{NOTE_STYLE}'>{event.pages:,} page{'' if event.pages == 1 else 's'}{cap} · "
-            f"{event.records:,} records in {event.elapsed:.2f} s</span>"
-        )
+        self.busy.progress(
+            f"{event.pages:,} page{'' if event.pages == 1 else 's'}{cap} · {event.records:,} records in "
+            f"{event.elapsed:.2f} s",
+            event.pages, event.max_pages or 1,
+        )  # fmt: skip
 
     def _show_paging(self) -> None:
         """The pagination panel, once the preview's pages are fetched."""
@@ -328,25 +408,58 @@ class MetricBuilder(widgets.VBox):
         self.code.layout.display = None
 
     def _show(self) -> None:
-        """Show the current step's panel (or the Connect form), the response and the navigation."""
+        """Show the current step's panel (or the Connect form), the response and the navigation.
+
+        The panel is shown before it refreshes, so a slow refresh (step 5 fetches and evaluates the
+        preview) shows its busy state on the step it belongs to.
+        """
         if self._connecting:
             self.body.children = [self.connect]
+            self._show_indicator()
         else:
-            panel = self.panels[self.state.step]
+            panel = self.panel(self.state.step)
+            self.body.children = [panel]
+            self._show_indicator()
             refresh = getattr(panel, "refresh", None)
             if refresh is not None:
                 refresh()
-            self.body.children = [panel]
-        self.indicator.value = _indicator_html(self.state.step, self._connecting)
         self._show_response()
         self._show_paging()
         self._show_code()
         self._update_nav()
 
+    def _show_indicator(self) -> None:
+        """The step pills: the current one pressed, the ones not reachable now dimmed, saying why."""
+        state, pills = self.state, [(f"{s.number} {s.title}", s.key) for s in STEPS]
+        why = [state.reach_problem(s.key) if not self._connecting else "activate a connection first" for s in STEPS]
+        if self._connecting:
+            pills, why = [("Connect", "connect"), *pills], [None, *why]
+        self._syncing = True
+        try:
+            if list(self.indicator.options) != pills:
+                self.indicator.options = pills
+            self.indicator.value = "connect" if self._connecting else state.step
+            tips = [f"Not now: {w}" if w else f"Go to {label}" for (label, _), w in zip(pills, why, strict=True)]
+            self.indicator.tooltips = tips
+            self.indicator.icons = ["" if w is None else "lock" for w in why]
+        finally:
+            self._syncing = False
+        css = f".twibox-steps-{self._uid}"
+        dim = "".join(
+            f"{css} button:nth-of-type({i}){{opacity:.5;border-style:dashed;cursor:not-allowed}}"
+            for i, w in enumerate(why, 1) if w is not None
+        )  # fmt: skip
+        self.title.value = (
+            "<b style='font-size:1.15em'>Metric builder</b>"
+            f"<style>{css} button{{background:white;border:1px solid #d0d7de;border-radius:12px;margin:2px 4px 2px 0}}"
+            f"{css} button.mod-active{{background:#0969da;color:white;border-color:#0969da}}{dim}</style>"
+        )
+
     def _show_response(self, tree: bool = True) -> None:
         page = self.state.first_page
         if page is None or self._connecting:
-            self.response.layout.display = "none"
+            if self._response is not None:
+                self._response.layout.display = "none"
             return
         self.response.layout.display = None
         pickable = self._picking_panel() is not None and self.response_tree.has_trait("pickable")
@@ -366,33 +479,20 @@ class MetricBuilder(widgets.VBox):
             self.response_tree.value = json_tree_html(page.body)
 
     def _update_nav(self) -> None:
+        busy = self.busy.active  # an action runs: nothing that would act again is enabled
         if self._connecting:
             self.back_button.disabled = True
             self.continue_button.disabled = True
             self.nav_note.value = f"<span style='{NOTE_STYLE}'>Activate a connection (or the sandbox) to start.</span>"
             return
         state = self.state
-        self.back_button.disabled = state.step == STEPS[0].key
+        self.back_button.disabled = busy or state.step == STEPS[0].key
         problem = state.continue_problem()
-        self.continue_button.disabled = problem is not None
+        self.continue_button.disabled = busy or problem is not None
         if state.step == "request" and problem is None:
             self.continue_button.tooltip = "Fetches the first page, then select the value"
         self.nav_note.value = f"<span style='{NOTE_STYLE}'>{esc(problem)}</span>" if problem else ""
+        if not busy:
+            self._show_indicator()  # what is reachable may have changed (a new request, a value chosen)
         if state.step == "request" and self.state.first_page is not None:
             self._show_response(tree=False)  # only the "changed since" mark: the tree is unchanged
-
-
-def _indicator_html(current: str, connecting: bool) -> str:
-    pills = []
-    steps: list[tuple[str, str, str]] = [("connect", "", "Connect")] if connecting else []
-    steps += [(s.key, str(s.number), s.title) for s in STEPS]
-    for key, number, title in steps:
-        here = key == ("connect" if connecting else current)
-        style = "background:#0969da;color:white;border-color:#0969da" if here else "background:white;color:#24292f"
-        label = f"{number} {title}" if number else title
-        pills.append(
-            f"<span class='twibox-step{' twibox-step-current' if here else ''}' style='display:inline-block;"
-            f"border:1px solid #d0d7de;border-radius:12px;padding:2px 10px;margin:2px 4px 2px 0;{style}'>"
-            f"{esc(label)}</span>"
-        )
-    return f"<div>{''.join(pills)}</div>"
