@@ -243,7 +243,7 @@ class Busy:
 
     def _render(self) -> None:
         elapsed = time.monotonic() - self._started
-        words = f"<b class='twibox-busy-words'>⏳ {esc(self.words)}</b>" if self.words else ""
+        words = f"<b class='twibox-busy-words'>{esc(self.words)}</b>" if self.words else ""
         clock = f" <span class='twibox-busy-elapsed'>{elapsed:.0f} s</span>" if self.words and elapsed >= 1 else ""
         bar = ""
         if self._bar is not None:

@@ -1,0 +1,87 @@
+"""The MetricBuilder's busy state in a real JupyterLab (1280 px wide, file browser open), offline.
+
+The notebook drives a builder to step 4 against a sandbox that answers every request 700 ms late.
+The test then double-clicks Continue: the first preview's fetch is slow, and the second click
+waits in the kernel's queue behind it. The builder must land on step 5 only (not 6), the busy
+words must show, and Continue must be disabled meanwhile. Then a step pill goes back from step 5 to
+step 1. Screenshots are kept in ``$TWIBOX_SCREENSHOTS`` when set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+from playwright.sync_api import expect
+
+from .conftest import run_all_cells
+
+CELL = """\
+from datetime import datetime, timezone
+import twibox_nb as tb
+from twibox_nb.model.spec import Count, Field
+from twibox_nb.widgets.builder import MetricBuilder
+
+NOW = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)
+slow = tb.Sandbox(seed=7, now=NOW, faults=tb.Faults(latency_ms=700))
+builder = MetricBuilder(tb.connect(sandbox=slow), now=NOW, preview_range="last_7_days")
+builder.request.endpoint.value = "Messages"
+builder.request.params.children[0].value.value = "100"  # a few pages: the first preview takes seconds
+builder.continue_button.click()
+builder.value_step.choices.value = Count()
+builder.continue_button.click()
+builder.dimension_step.choices.value = Field("status")
+builder.continue_button.click()
+assert builder.state.step == "date"
+builder
+"""
+
+
+def current_step(page):
+    return page.locator(".twibox-builder-steps button.mod-active")
+
+
+def kernel_idle(page) -> None:
+    page.wait_for_function(
+        "(() => { const w = window.jupyterapp.shell.currentWidget;"
+        " return w.sessionContext.session.kernel.status === 'idle'; })()"
+    )
+
+
+def test_a_double_click_during_the_first_preview_lands_on_step_5_and_a_pill_goes_back(lab, page, tmp_path):
+    url, root = lab
+    shots = Path(os.environ.get("TWIBOX_SCREENSHOTS") or tmp_path)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
+    nbformat.write(nb, root / "ui" / "builder_busy.ipynb")
+    expect.set_options(timeout=90_000)
+    page.set_viewport_size({"width": 1280, "height": 1400})
+    page.goto(f"{url}/lab/tree/ui/builder_busy.ipynb?reset")
+    run_all_cells(page)
+    page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
+    builder = page.locator(".twibox-builder").first
+    expect(current_step(page)).to_have_text("4 Select date")
+    builder.scroll_into_view_if_needed()
+    builder.screenshot(path=str(shots / "busy-0-step4.png"))
+
+    page.locator(".twibox-builder-continue").dblclick()  # two clicks at once: the second waits in the queue
+    busy = page.locator(".twibox-builder-progress")
+    expect(busy).to_contain_text("Fetching the pages…")
+    expect(current_step(page)).to_have_text("5 Preview & customize")  # moved at once, busy there
+    expect(page.locator(".twibox-builder-continue")).to_be_disabled()
+    expect(page.locator(".twibox-builder-preview-run")).to_be_disabled()
+    builder.screenshot(path=str(shots / "busy-1-fetching.png"))
+
+    expect(page.locator(".twibox-builder-preview-total")).to_be_visible()
+    expect(busy).to_be_hidden()
+    kernel_idle(page)  # the queued second click has been handled (and ignored)
+    expect(current_step(page)).to_have_text("5 Preview & customize")
+    expect(page.locator(".twibox-builder-continue")).to_be_enabled()
+    builder.screenshot(path=str(shots / "busy-2-step5.png"))
+
+    current_step(page).locator("xpath=..").locator("button", has_text="1 Prepare API request").click()
+    expect(current_step(page)).to_have_text("1 Prepare API request")
+    expect(page.locator(".twibox-builder-endpoint").first).to_be_visible()
+    builder.screenshot(path=str(shots / "busy-3-back-to-step1.png"))
+    tracebacks = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
+    assert tracebacks.count() == 0 and page.locator(".twibox-error:visible").count() == 0
