@@ -90,7 +90,7 @@ def test_lists_of_ten_million_are_stopped_by_memory_or_time_in_the_worker(engine
     still_works()
 
 
-@pytest.mark.bounds(seconds=30, megabytes=100)
+@pytest.mark.bounds(seconds=60, megabytes=100)
 def test_the_memory_limit_says_how_to_raise_it_and_raising_it_works(engine, monkeypatch):
     # A text of 300 MB on jsonata-python (jlens refuses a $pad over 1e7); lists of 1.6 GB on jlens,
     # whose own 1 GiB arena, mapped when it is imported, is always usable (see limits.py).
@@ -98,12 +98,13 @@ def test_the_memory_limit_says_how_to_raise_it_and_raising_it_works(engine, monk
     if engine == engines.FAST:
         text, value, megabytes = ("$count([1..6].[[1..10000000]])", 6, 1024)
     monkeypatch.setenv(limits.MEMORY_ENV, str(megabytes))
+    # Timeouts generous enough that a loaded machine meets the memory limit (or the answer) first.
     with pytest.raises(ExpressionError) as caught:
-        custom_expression(text).evaluate({})
+        custom_expression(text, timeout=20).evaluate({})
     assert caught.value.code == "memory" and f"{megabytes:,} MB" in str(caught.value)
     assert f"os.environ['{limits.MEMORY_ENV}'] = '{2 * megabytes}'" in str(caught.value)
     monkeypatch.setenv(limits.MEMORY_ENV, "3000")
-    assert custom_expression(text, timeout=15).evaluate({})[0]["value"] == value
+    assert custom_expression(text, timeout=30).evaluate({})[0]["value"] == value
 
 
 def test_only_bounded_expressions_are_evaluated_in_this_process():
