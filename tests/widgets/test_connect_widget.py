@@ -1,15 +1,18 @@
-"""The Connect form: sandbox or credentials → a tested connection; the secret never stays in widget state."""
+"""The Connect form: sandbox or credentials (any key that can read) → a tested connection; the secret
+never stays in widget state; refusals say what to do in the form's words; a busy state while testing."""
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 
 import httpx
 import ipywidgets as widgets
 import pytest
 from ipywidgets import embed
 
+from twibox_nb.widgets._common import esc
 from twibox_nb.widgets.connect import ConnectWidget
 
 # Real-format credentials that are not the sandbox's: a test double answers for them.
@@ -161,3 +164,124 @@ def test_an_unexpected_error_is_shown_in_the_widget_not_lost():
 def test_every_control_has_a_stable_css_class(name, css):
     w = ConnectWidget(env={})
     assert f"twibox-{css}" in getattr(w, name)._dom_classes and "twibox-connect" in w._dom_classes
+
+
+# --- every key that can read; refusals in the form's own words; the busy state (issue 15) -----------
+
+
+def test_activate_works_with_a_standard_key(sandbox):
+    """Twilio answers a Standard key's read of the account 401 (as the sandbox does): Activate still works."""
+    c = sandbox.credentials
+    w = ConnectWidget(env={}, transport=sandbox.transport())
+    w.account_sid.value, w.api_key.value, w.api_secret.value = c.account_sid, c.standard.sid, c.standard.secret
+    w.activate_button.click()
+    assert w.diagnosis.ok and w.diagnosis.key_type == "Standard API key", w.status.value
+    assert w.connection.username == c.standard.sid and w.error.value == ""
+    assert "with a Standard API key: it reads messages, calls and usage records" in w.status.value
+    assert c.standard.secret not in saved_widget_state(w) and w.api_secret.value == ""
+
+
+def test_activate_with_a_restricted_key_says_what_it_may_not_read(sandbox):
+    c = sandbox.credentials
+    w = ConnectWidget(env={}, transport=sandbox.transport())
+    w.account_sid.value, w.api_key.value, w.api_secret.value = c.account_sid, c.restricted.sid, c.restricted.secret
+    w.activate_button.click()
+    assert w.diagnosis.ok and w.diagnosis.missing == ("twilio/voice/calls/list",)
+    assert "It may not read calls: add the permission twilio/voice/calls/list" in w.status.value
+
+
+def test_a_wrong_secret_is_explained_in_the_forms_words(sandbox):
+    c = sandbox.credentials
+    w = ConnectWidget(env={}, transport=sandbox.transport())
+    w.account_sid.value, w.api_key.value, w.api_secret.value = c.account_sid, c.standard.sid, "wrong"
+    w.activate_button.click()
+    assert not w.diagnosis.ok and w.connection is None
+    assert "did not accept these credentials (the API key and its secret)" in w.status.value
+    assert "Check the API Key SID and API Key Secret fields" in w.status.value
+    assert "arguments" not in w.status.value
+
+
+@pytest.mark.parametrize(
+    ("typed", "env", "expected"),
+    [
+        ({}, {}, "Enter your Account SID (AC…, from the Twilio Console's Account Info), or switch on the sandbox."),
+        ({"account_sid": SID}, {}, "Enter an API Key SID (SK…) and its secret from the Twilio Console (Account › "
+         "API keys & tokens), or leave API Key SID empty and enter your auth token"),
+        ({"account_sid": SID, "api_key": KEY}, {},
+         f"Enter the API Key Secret of key SK…{KEY[-4:]}: Twilio shows it once, when the key is created"),
+        ({"account_sid": SID}, {"TWILIO_API_KEY": KEY}, f"Enter the API Key Secret of key SK…{KEY[-4:]}"),
+    ],
+)  # fmt: skip
+def test_empty_fields_say_what_to_enter(typed, env, expected):
+    seen: list[httpx.Request] = []
+    w = ConnectWidget(env=env, transport=account_double(seen))
+    for name, value in typed.items():
+        getattr(w, name).value = value
+    w.activate_button.click()
+    assert seen == [] and w.connection is None
+    assert w.error.message.startswith(expected) and esc(expected) in w.error.value  # shown as written
+    for python_words in ("pass ", "account_sid=", "api_secret=", "connect(", "TWILIO_ACCOUNT_SID"):
+        assert python_words not in w.error.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("api_key", SID, "The API Key SID field holds an Account SID: an API Key SID starts with SK"),
+        ("api_key", "SK12", "'SK12' is not an API Key SID: it is SK followed by 32 hex digits"),
+        ("region", "ie9x", "Region 'ie9x' is not a Twilio region name: choose one of us1, ie1, au1"),
+        ("edge", "0f" * 16, "Edge a 32-character value is not a Twilio edge name: choose one of ashburn"),
+    ],
+)
+def test_a_malformed_field_is_refused_in_the_forms_words(field, value, expected):
+    seen: list[httpx.Request] = []
+    w = ConnectWidget(env={}, transport=account_double(seen))
+    w.account_sid.value, w.api_key.value, w.api_secret.value = SID, KEY, SECRET
+    getattr(w, field).value = value
+    w.activate_button.click()
+    assert seen == [] and w.error.message.startswith(expected)
+    assert SECRET not in w.error.value and SECRET not in saved_widget_state(w)  # the password field's secret
+    assert len(value) < 20 or value not in w.error.value  # a long value (a secret in the wrong field?) is not shown
+
+
+def test_a_secret_that_is_no_auth_token_is_never_shown():
+    seen: list[httpx.Request] = []
+    w = ConnectWidget(env={}, transport=account_double(seen))
+    w.account_sid.value, w.api_secret.value = SID, "Zq9-NEVER-SHOW-THIS-SECRET-7f3"
+    w.activate_button.click()
+    assert seen == [] and "Without an API Key SID the secret field takes your auth token" in w.error.message
+    assert "NEVER-SHOW" not in w.error.value and "NEVER-SHOW" not in saved_widget_state(w)
+
+
+def test_a_malformed_environment_value_names_its_variable_and_what_to_do():
+    w = ConnectWidget(env={"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_API_KEY": KEY, "TWILIO_API_SECRET": SECRET})
+    w.activate_button.click()
+    assert w.error.message.startswith("TWILIO_ACCOUNT_SID 'AC123' is not an Account SID")
+    assert w.error.message.endswith("Type the right value in its field (it takes precedence), or fix the variable.")
+    assert SECRET not in w.error.value
+
+
+def test_testing_shows_the_busy_state_and_a_click_meanwhile_is_not_queued(sandbox):
+    """A slow transport: while the test runs, "Testing the connection…" shows, Activate and the fields are
+    disabled, and a click that still arrives does nothing (no second test after the first)."""
+    c = sandbox.credentials
+    inner = sandbox.transport()
+    during: list[tuple] = []
+
+    class Slow(httpx.BaseTransport):
+        def handle_request(self, request):
+            during.append((w.activate_button.disabled, w.working.layout.display, w.account_sid.disabled,
+                           w.api_secret.disabled, w.sandbox_switch.disabled))  # fmt: skip
+            w.activate_button.click()  # what a queued click would do: it must not start a second test
+            time.sleep(0.05)
+            return inner.handle_request(request)
+
+    w = ConnectWidget(env={}, transport=Slow())
+    assert w.working.layout.display == "none" and "Testing the connection…" in w.working.value
+    w.account_sid.value, w.api_key.value, w.api_secret.value = c.account_sid, c.standard.sid, c.standard.secret
+    w.activate_button.click()
+    assert w.diagnosis.ok and w.diagnosis.key_type == "Standard API key"
+    # The account (refused to a Standard key) and one record of messages, calls and usage: four requests, once.
+    assert during == [(True, None, True, True, True)] * 4
+    assert not w.activate_button.disabled and w.working.layout.display == "none"
+    assert not w.account_sid.disabled and not w.api_secret.disabled and not w.sandbox_switch.disabled

@@ -25,9 +25,20 @@ from typing import TYPE_CHECKING
 import httpx
 import ipywidgets as widgets
 
+from .._exceptions import CredentialsError
 from ..builder.state import mask_identifier
-from ..fetch.connection import Connection, Secret, connect
+from ..fetch.connection import (
+    ACCOUNT_SID,
+    API_KEY_SID,
+    AUTH_TOKEN,
+    LABELS,
+    Connection,
+    MissingCredentialsError,
+    Secret,
+    connect,
+)
 from ..fetch.diagnose import Diagnosis
+from ..model.secrets import shown
 from ._common import ERROR_STYLE, MUTED, NOTE_STYLE, OK_STYLE, ErrorArea, busy, classed, esc, guard, link
 
 if TYPE_CHECKING:
@@ -37,6 +48,16 @@ REGIONS = ("us1", "ie1", "au1")
 EDGES = ("ashburn", "dublin", "frankfurt", "sao-paulo", "singapore", "sydney", "tokyo", "umatilla")
 KEYS_HELP = "https://www.twilio.com/docs/iam/api-keys"
 LABEL = {"description_width": "130px"}
+CONSOLE_KEYS = "the Twilio Console (Account › API keys & tokens)"
+ACCOUNT_INFO = "the Twilio Console's Account Info"
+# What to do when something is missing, in the form's words (connect() words it for Python callers).
+MISSING = {
+    "account_sid": f"Enter your Account SID (AC…, from {ACCOUNT_INFO}), or switch on the sandbox.",
+    "api_secret": "Enter the API Key Secret of key {key}: Twilio shows it once, when the key is created; if it "
+    f"is lost, create a new key in {CONSOLE_KEYS}.",
+    "credentials": f"Enter an API Key SID (SK…) and its secret from {CONSOLE_KEYS}, or leave API Key SID empty "
+    f"and enter your auth token (from {ACCOUNT_INFO}) as the secret, or switch on the sandbox.",
+}
 
 
 def _wide(width: str = "460px") -> widgets.Layout:
@@ -98,6 +119,7 @@ class ConnectWidget(widgets.VBox):
         self.transport = transport
         self._sandbox = sandbox if sandbox is not True and sandbox is not False else None
         self._kept_secret: Secret | None = None  # after a failed Activate: in kernel memory only
+        self._testing = False  # a click while the connection is tested is ignored, never queued
         self._callbacks: list[Callable[[Connection], None]] = [on_connect] if on_connect else []
         self.connection: Connection | None = None
         self.diagnosis: Diagnosis | None = None
@@ -105,8 +127,9 @@ class ConnectWidget(widgets.VBox):
         env_ = self.env
         self.title = widgets.HTML(
             "<b style='font-size:1.1em'>Connect to Twilio</b> "
-            f"<span style='{NOTE_STYLE}'>— an API key of type Main or Standard reads everything "
-            f"({link(KEYS_HELP, 'how to create one')})</span>"
+            f"<span style='{NOTE_STYLE}'>— any credentials that can read work: a Main or Standard API key "
+            "(a Standard key reads everything but the account's own record), a Restricted key with read "
+            f"permissions, or the auth token ({link(KEYS_HELP, 'how to create a key')})</span>"
         )
         self.sandbox_switch = classed(
             widgets.Checkbox(
@@ -187,21 +210,33 @@ class ConnectWidget(widgets.VBox):
             return connect(sandbox=self._sandbox or True)
         secret = self._take_secret()
         typed = secret.reveal() if secret is not None else None
-        key = self.api_key.value.strip() or None
+        sid, key = self.account_sid.value.strip() or None, self.api_key.value.strip() or None
+        region, edge = self.region.value.strip() or None, self.edge.value.strip() or None
         # With an API key (typed or in the environment) the secret is the key's; without, an auth token.
         has_key = bool(key or self.env.get("TWILIO_API_KEY"))
-        return connect(
-            self.account_sid.value.strip() or None,
-            key,
-            typed if has_key else None,
-            auth_token=None if has_key else typed,
-            region=self.region.value.strip() or None,
-            edge=self.edge.value.strip() or None,
-            transport=self.transport,
-            env=self.env,
-        )
+        _check_typed(sid, key, None if has_key else typed, region, edge)
+        try:
+            return connect(
+                sid,
+                key,
+                typed if has_key else None,
+                auth_token=None if has_key else typed,
+                region=region,
+                edge=edge,
+                transport=self.transport,
+                env=self.env,
+            )
+        except MissingCredentialsError as exc:
+            named = mask_identifier(key or self.env.get("TWILIO_API_KEY", ""))
+            raise CredentialsError(MISSING[exc.missing].format(key=named)) from None
+        except CredentialsError as exc:  # a value from the environment: named by its variable
+            raise CredentialsError(
+                f"{exc} Type the right value in its field (it takes precedence), or fix the variable."
+            ) from None
 
     def _activate(self, _button=None) -> None:
+        if self._testing:
+            return  # Activate is disabled while testing; a click that still arrives does nothing
         self.error.clear()
         self.status.value = ""
         self.connection = None
@@ -209,8 +244,13 @@ class ConnectWidget(widgets.VBox):
             conn = self._build()
         finally:
             self._secret_placeholder()
-        with busy([self.activate_button, self.sandbox_switch], self.working):
-            diagnosis = conn.test()
+        fields = [self.account_sid, self.api_key, self.api_secret, self.region, self.edge]
+        self._testing = True
+        try:
+            with busy([self.activate_button, self.sandbox_switch, *fields], self.working):
+                diagnosis = conn.test(words="form")
+        finally:
+            self._testing = False
         self.diagnosis = diagnosis
         self.status.value = _diagnosis_html(diagnosis)
         if diagnosis.ok:
@@ -219,6 +259,34 @@ class ConnectWidget(widgets.VBox):
             self.connection = conn
             for callback in self._callbacks:
                 callback(conn)
+
+
+def _check_typed(sid: str | None, key: str | None, token: str | None, region: str | None, edge: str | None) -> None:
+    """Refuse a malformed value typed in a field, saying what that field takes (a secret is never shown)."""
+    if sid and not ACCOUNT_SID.match(sid):
+        raise CredentialsError(
+            f"{shown(sid)} is not an Account SID: it is AC followed by 32 hex digits; copy it from {ACCOUNT_INFO}."
+        )
+    if key and not API_KEY_SID.match(key):
+        if ACCOUNT_SID.match(key):
+            raise CredentialsError(
+                "The API Key SID field holds an Account SID: an API Key SID starts with SK; find it in "
+                f"{CONSOLE_KEYS}, or leave the field empty to use your auth token as the secret."
+            )
+        raise CredentialsError(
+            f"{shown(key)} is not an API Key SID: it is SK followed by 32 hex digits, from {CONSOLE_KEYS}."
+        )
+    if token and not AUTH_TOKEN.match(token):
+        raise CredentialsError(
+            "Without an API Key SID the secret field takes your auth token (32 hex digits, from "
+            f"{ACCOUNT_INFO}); if this is an API key's secret, enter the key's SID (SK…) too. (The value is not shown.)"
+        )
+    for kind, value, choices in (("Region", region, REGIONS), ("Edge", edge, EDGES)):
+        if value and not LABELS[kind.lower()][0].match(value.lower()):
+            raise CredentialsError(
+                f"{kind} {shown(value)} is not a Twilio {kind.lower()} name: choose one of {', '.join(choices)}, "
+                "or leave it empty for the default."
+            )
 
 
 def _diagnosis_html(d: Diagnosis) -> str:
