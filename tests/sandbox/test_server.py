@@ -45,7 +45,7 @@ def test_command_line_serves_and_stops_cleanly(command):
     proc, url, banner = start([*command, "--port", "0", "--scale", "2", "--seed", "3", "--latency-ms", "5"])
     try:
         c = DEMO_CREDENTIALS
-        for value in (c.account_sid, c.api_key, c.api_secret, c.auth_token):
+        for value in (c.account_sid, c.api_key, c.api_secret, c.auth_token, c.standard.sid, c.restricted.secret):
             assert value in banner  # the demo credentials are printed for the user
         assert "not a real account" in banner
         with httpx.Client(auth=(c.api_key, c.api_secret)) as client:

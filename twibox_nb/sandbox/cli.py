@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  TWILIO_API_KEY={c.api_key}")
     print(f"  TWILIO_API_SECRET={c.api_secret}")
     print(f"  TWILIO_AUTH_TOKEN={c.auth_token}")
+    for key in (c.standard, c.restricted):  # the other key types, to try what each may read
+        print(f"  a {key.kind} API key: {key.sid} with secret {key.secret}")
     messages = f"{server.url}/2010-04-01/Accounts/{c.account_sid}/Messages.json?PageSize=5"
     print(f"  try: curl -u {c.api_key}:{c.api_secret} '{messages}'")
     print("  Ctrl-C stops it.", flush=True)
