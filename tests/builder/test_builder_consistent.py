@@ -252,3 +252,21 @@ def test_an_unusable_pick_is_remembered_with_its_reason_for_every_step(state):
     state.select_dimension(None)
     state.select_date(None)
     assert all(state.refused(step) is None for step in ("value", "dimension", "date"))
+
+
+def test_continue_waits_while_a_refused_pick_is_shown_on_the_dimension_and_date_steps(state):
+    state.choose_endpoint("Messages")
+    state.advance()
+    state.select_value(Count())
+    state.advance()
+    with pytest.raises(ChoiceError):
+        state.select_dimension("sid")
+    assert state.continue_problem() == state.choice_problem() and "choose a usable one" in state.continue_problem()
+    state.select_dimension("status")
+    assert state.continue_problem() is None
+    state.advance()
+    with pytest.raises(ChoiceError):
+        state.select_date("status")
+    assert "choose a usable one" in state.continue_problem()
+    state.select_date("date_sent")
+    assert state.continue_problem() is None

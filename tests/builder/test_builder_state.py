@@ -262,7 +262,7 @@ def test_a_non_numeric_value_is_explained_not_accepted(state):
     # The list keeps showing the refused pick with its reason (issue 15), so neither it nor the
     # previous choice is the value: Continue waits for a usable one.
     assert state.value is None and state.refused("value") == (Field("status"), refused.value.detail)
-    assert "choose what to measure" in state.continue_problem()
+    assert state.continue_problem() == state.choice_problem("value")  # the reason, and what to pick instead
     assert state.choice_problem("value").startswith("'status' holds text")
     state.select_value(Field("price"))
     assert state.refused("value") is None and state.choice_problem("value") is None

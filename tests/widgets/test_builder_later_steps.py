@@ -123,6 +123,11 @@ def test_messages_count_by_status_through_all_six_steps(sandbox, spy, tmp_path, 
 
     b.code_button.value = True
     assert b.code.layout.display is None and "tb.load_metric(" in b.code.value and "per_status.json" in b.code.value
+    # The browser copies (the kernel cannot reach the clipboard): the button holds the same lines.
+    assert b.code_copy.layout.display is None and b.code_copy.text == b.code_text and b.code_copy.status == ""
+    b.code_button.value = False
+    assert b.code.layout.display == "none" and b.code_copy.layout.display == "none"
+    b.code_button.value = True
     creds = sandbox.credentials
     assert not any(secret in b.code_text for secret in (creds.account_sid, creds.api_key, creds.api_secret))
     namespace = run_code(b.code_text, b.connection, monkeypatch)
@@ -308,3 +313,13 @@ def test_the_preview_fetch_shows_progress_and_disables_the_buttons(sandbox):
     assert all(state == (True, True, True, True, None) for state in seen)
     assert b.progress.layout.display == "none" and not b.preview_step.preview_button.disabled
     assert f"{b.result.pages} pages of at most 100" in b.progress_text.value
+
+
+def test_from_spec_keeps_the_file_it_was_read_from_and_the_catalogue_choice(sandbox, tmp_path):
+    spec = library.get("Messages by status")
+    path = tmp_path / "messages.json"
+    spec.save(path)
+    for b in (MetricBuilder.from_spec(spec, connect(sandbox=sandbox), path=str(path), now=NOW),
+              MetricBuilder.from_spec(str(path), connect(sandbox=sandbox), now=NOW)):  # fmt: skip
+        assert b.state.save_path == str(path) and b.state.catalogue_choice is not None
+        b.close()

@@ -155,7 +155,7 @@ def test_show_all_fields_says_why_and_an_unusable_pick_stays_selected(state):
     v.choices.value = Field("status")
     assert v.choices.value == Field("status")  # no snapping back
     assert "holds text" in v.note.value and "Continue stays off" in v.note.value
-    assert state.value is None and "choose what to measure" in state.continue_problem()
+    assert state.value is None and state.continue_problem() == state.choice_problem("value")
     v.refresh()  # shown again (Back, Continue, show all): still the pick and its reason
     assert v.choices.value == Field("status") and "holds text" in v.note.value
     v.choices.value = Count()

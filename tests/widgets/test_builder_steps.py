@@ -206,8 +206,19 @@ def test_a_bad_path_shows_twilios_404_inline(builder):
     assert "https://www.twilio.com/docs/errors/20404" in b.error.value and "Traceback" not in b.error.value
     assert not b.continue_button.disabled and not b.request.path.disabled  # usable again
     r.path.value = MESSAGES
+    # Its cause changed: the 404 goes at once, not on the next Continue (issue 15).
+    assert b.error.value == "" and b.error.layout.display == "none"
     b.continue_button.click()
     assert b.state.step == "value" and b.error.value == ""
+
+
+def test_an_error_that_is_not_the_fetch_s_stays_when_the_request_changes(builder):
+    b, r = builder, builder.request
+    r.path.value = "/2010-04-01/Accounts/{AccountSid}/Nope.json"
+    b.continue_button.click()
+    b._report(ValueError("something else went wrong"))
+    r.path.value = MESSAGES
+    assert "something else went wrong" in b.error.message
 
 
 def test_buttons_are_disabled_and_progress_shown_while_the_page_is_fetched(builder, spy):

@@ -264,6 +264,10 @@ class BuilderState(RequestStep, FieldSteps, PreviewStep, DescribeStep):
             if self.conn is None:
                 return "activate a connection (or the sandbox) first"
             return self.request_problem()
+        if self.step in ("value", "dimension", "date"):
+            refused = self.choice_problem()  # a pick the step refused is shown: it must not go on
+            if refused is not None:
+                return refused
         if self.step == "value" and self.value is None:
             return "choose what to measure: a field that holds numbers, or count of records"
         if self.step == "preview":

@@ -66,3 +66,12 @@ def copy_button_widget(text: str = "", label: str = "Copy") -> widgets.DOMWidget
     if CopyButton is None:  # pragma: no cover
         return None
     return CopyButton(text=text, label=label)
+
+
+def code_block_html(text: str, intro: str, escape) -> str:
+    """``text`` as a selectable code block under a one-line ``intro`` (``escape`` makes text HTML-safe)."""
+    return (
+        f"<div style='color:#57606a;font-size:12px'>{escape(intro)}</div>"
+        f"<pre class='twibox-builder-code-text' style='background:#f6f8fa;border:1px solid #d0d7de;"
+        f"border-radius:6px;padding:8px;user-select:text;max-height:320px;overflow:auto'>{escape(text)}</pre>"
+    )

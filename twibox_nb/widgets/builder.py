@@ -47,6 +47,7 @@ from ..fetch.connection import Connection
 from ..fetch.report import Progress
 from ..model.spec import MetricSpec
 from ..pipeline.result import MetricResult
+from ._codeeditor import code_block_html, copy_button_widget
 from ._common import MUTED, NOTE_STYLE, Busy, ErrorArea, classed, close_all, esc, guard, made_widgets
 from ._field_steps import WARN_STYLE, DimensionStep, ValueStep, _ChoiceStep
 from ._jsontree import json_tree_html, json_tree_widget
@@ -107,7 +108,7 @@ class MetricBuilder(widgets.VBox):
         track(self)  # re-running the cell that made this builder closes it (and every widget it made)
 
     def _build(self) -> None:
-        self.error = ErrorArea("builder-error")
+        self.error, self._fetch_error = ErrorArea("builder-error"), None  # and the fetch error it shows, if any
         self.panels: dict[str, widgets.Widget] = {}  # built when first shown
         self._connect: ConnectWidget | None = None
         self._response: widgets.VBox | None = None
@@ -135,7 +136,8 @@ class MetricBuilder(widgets.VBox):
             "builder-code-toggle",
         )  # fmt: skip
         self.code = classed(widgets.HTML(), "builder-code")
-        self.code.layout.display = "none"
+        self.code_copy = copy_button_widget(label="Copy to clipboard") or widgets.HTML()  # the browser copies
+        self.code.layout.display = self.code_copy.layout.display = "none"
         self.code_button.observe(self._guard(lambda _c: self._show_code()), names="value")
         self.paging = classed(widgets.HTML(), "builder-paging")
         self.paging.layout.display = "none"
@@ -150,7 +152,7 @@ class MetricBuilder(widgets.VBox):
         response = [self._response] if self._response is not None else []
         self.children = [
             self.title, self.indicator, self.body, self.error, self.progress, self.paging, self._nav, self.code,
-            *response,
+            self.code_copy, *response,
         ]  # fmt: skip
 
     def _guard(self, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -173,11 +175,10 @@ class MetricBuilder(widgets.VBox):
 
     # --- public ---------------------------------------------------------------------------------
     @classmethod
-    def from_spec(cls, spec: MetricSpec, conn: Connection | None = None, **options: Any) -> MetricBuilder:
-        """Reopen a saved metric: every step shows its saved choice (Continue fetches the first page)."""
-        keep = {
-            k: options.pop(k) for k in ("now", "preview_range", "fetch_options", "expression_timeout") if k in options
-        }
+    def from_spec(cls, spec: MetricSpec | str, conn: Connection | None = None, **options: Any) -> MetricBuilder:
+        """Reopen a saved metric (or its file; ``path=`` names the file it came from, which Save keeps)."""
+        state_options = ("now", "preview_range", "fetch_options", "expression_timeout", "path")
+        keep = {k: options.pop(k) for k in state_options if k in options}
         return cls(conn, state=BuilderState.from_spec(spec, conn, **keep), **options)
 
     def close(self) -> None:
@@ -262,6 +263,7 @@ class MetricBuilder(widgets.VBox):
     # --- behaviour ------------------------------------------------------------------------------
     def _report(self, exc: BaseException) -> None:
         self.error.show(exc)
+        self._fetch_error = exc if exc is self.state.fetch_error else None  # cleared when the request is edited
 
     def _busy_controls(self) -> list[widgets.Widget]:
         """What would act again while an action runs: the navigation, the pills and the step's controls."""
@@ -326,9 +328,7 @@ class MetricBuilder(widgets.VBox):
         with self.busy("Fetching the first page…" if fetch else ""):
             if fetch:
                 self.busy.progress("", 0, 1)
-                state.advance(progress=self._progress)
-            else:
-                state.advance()
+            state.advance(progress=self._progress if fetch else None)
             self._show()
 
     def _preview(self) -> None:
@@ -394,18 +394,16 @@ class MetricBuilder(widgets.VBox):
 
     def _show_code(self) -> None:
         if not self.code_button.value or self._connecting:
-            self.code.layout.display = "none"
+            self.code.layout.display = self.code_copy.layout.display = "none"
             return
         try:
             text = self.state.copy_as_code()
         except TwiboxError as exc:  # e.g. no endpoint path yet: say what is missing
             text = f"# The metric is not complete yet: {exc}"
-        self.code.value = (
-            f"<div style='{NOTE_STYLE}'>Run these lines in a report notebook to fetch the same metric:</div>"
-            f"<pre class='twibox-builder-code-text' style='background:#f6f8fa;border:1px solid #d0d7de;"
-            f"border-radius:6px;padding:8px;user-select:text;max-height:320px;overflow:auto'>{esc(text)}</pre>"
-        )
-        self.code.layout.display = None
+        self.code.value = code_block_html(text, "Run these lines in a report notebook to fetch the same metric:", esc)
+        if hasattr(self.code_copy, "text"):
+            self.code_copy.text, self.code_copy.status = text, ""
+        self.code.layout.display = self.code_copy.layout.display = None
 
     def _show(self) -> None:
         """Show the current step's panel (or the Connect form), the response and the navigation.
@@ -480,6 +478,9 @@ class MetricBuilder(widgets.VBox):
 
     def _update_nav(self) -> None:
         busy = self.busy.active  # an action runs: nothing that would act again is enabled
+        if self._fetch_error is not None and self.state.fetch_error is not self._fetch_error:
+            self.error.clear()  # its cause changed: the request was edited since that fetch
+            self._fetch_error = None
         if self._connecting:
             self.back_button.disabled = True
             self.continue_button.disabled = True
