@@ -23,7 +23,7 @@ from ._codeeditor import code_editor_widget, copy_button_widget
 from ._common import NOTE_STYLE, OK_STYLE, ErrorArea, classed, esc
 from ._field_steps import WARN_STYLE, Guard, _ChoiceStep
 
-CHART_SIZE = {"width": 560, "height": 180}
+CHART_SIZE = {"width": 480, "height": 180}
 AGGREGATION_HELP = {
     "latest": "latest: the most recent value in each interval (a balance, a level)",
     "sum": "sum: add the values up (counts, costs)",
@@ -118,7 +118,7 @@ class PreviewStep(widgets.VBox):
                 self.pointer,
                 self.stale,
                 self.summary,
-                widgets.HBox([self.table, self.chart]),
+                widgets.HBox([self.table, self.chart], layout=widgets.Layout(align_items="flex-start")),
             ]
         )
         classed(self, "builder-step-preview")
@@ -235,7 +235,7 @@ class PreviewStep(widgets.VBox):
         )
         more = len(result.data) - len(frame)
         tail = f"<div style='{NOTE_STYLE}'>… {more:,} more rows in builder.result.data</div>" if more > 0 else ""
-        self.table.value = f"<div style='font-size:12px;margin-right:16px'>{shown}{tail}</div>"
+        self.table.value = f"<div class='twibox-table-box' style='font-size:12px;margin-right:16px'>{shown}{tail}</div>"
         self.chart.value = _chart_svg(result, self.state.value_label)
 
 

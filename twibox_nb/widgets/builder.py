@@ -54,6 +54,7 @@ from ._jsontree import json_tree_html, json_tree_widget
 from ._later_steps import DateStep, DescribeStep, PreviewStep
 from ._lifetime import track
 from ._request_step import RequestStep
+from ._style import title_html
 from .connect import ConnectWidget
 
 if TYPE_CHECKING:
@@ -151,7 +152,7 @@ class MetricBuilder(widgets.VBox):
     def _arrange(self) -> None:
         response = [self._response] if self._response is not None else []
         self.children = [
-            self.title, self.indicator, self.body, self.error, self.progress, self.paging, self._nav, self.code,
+            self.title, self.indicator, self.body, self.error, self.progress, self._nav, self.paging, self.code,
             self.code_copy, *response,
         ]  # fmt: skip
 
@@ -447,11 +448,7 @@ class MetricBuilder(widgets.VBox):
             f"{css} button:nth-of-type({i}){{opacity:.5;border-style:dashed;cursor:not-allowed}}"
             for i, w in enumerate(why, 1) if w is not None
         )  # fmt: skip
-        self.title.value = (
-            "<b style='font-size:1.15em'>Metric builder</b>"
-            f"<style>{css} button{{background:white;border:1px solid #d0d7de;border-radius:12px;margin:2px 4px 2px 0}}"
-            f"{css} button.mod-active{{background:#0969da;color:white;border-color:#0969da}}{dim}</style>"
-        )
+        self.title.value = title_html(css, dim)  # the pills' look and the builder's CSS (._style)
 
     def _show_response(self, tree: bool = True) -> None:
         page = self.state.first_page

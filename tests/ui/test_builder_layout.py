@@ -1,0 +1,201 @@
+"""The MetricBuilder fits a laptop's JupyterLab (issue 15): 1280×800 and 1024×768, the file browser open.
+
+A notebook displays a builder on the sandbox (clock pinned); the test walks the six steps by
+clicking (Messages, count of records, by ``status``, dated by ``date_sent``, the preview, a name)
+and at each step keeps a screenshot of what the analyst sees (in ``$TWIBOX_SCREENSHOTS`` when set,
+else pytest's ``tmp_path``; the paths are printed) and measures the page with Playwright:
+
+- the step pills are one row (every pill at the same top);
+- no button's label is cut (ipywidgets buttons ellipsize: ``scrollWidth <= clientWidth``);
+- nothing of the builder sticks out to the right of the cell's output area (an element inside
+  its own scroll box is measured by that box);
+- step 5: every date of the preview table is on one line, every legend label of the chart is
+  whole and inside the chart, and Back / Continue are on the same screen as the preview's start;
+- step 6: the description is typed in the page's proportional font, not in monospace.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import run_all_cells
+from .test_builder_six_steps import current_step, pick, type_in
+
+CELL = """\
+from datetime import datetime, timezone
+import twibox_nb as tb
+from twibox_nb.widgets.builder import MetricBuilder
+
+NOW = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)
+builder = MetricBuilder(tb.connect(sandbox=tb.Sandbox(seed=7, now=NOW)), now=NOW, preview_range="last_7_days")
+builder
+"""
+SCREENS = [(1280, 800), (1024, 768)]
+SLACK = 1  # px: sub-pixel rounding
+
+# Every visible element of the builder whose right edge passes the output area's, or, inside a box
+# meant to scroll (a table's box, a code block, the pill row), that box when it passes.
+_OVERFLOW = """(builder) => {
+  const area = builder.closest('.jp-OutputArea-output').getBoundingClientRect();
+  // ipywidgets' boxes scroll (overflow: auto) by default: content cut by one of them counts as sticking out.
+  const clips = (e) => getComputedStyle(e).overflowX !== 'visible' && !e.classList.contains('widget-container');
+  const name = (e) => e.tagName.toLowerCase() + '.' + [...e.classList].filter(c => c.startsWith('twibox-')
+    || c.startsWith('widget-')).join('.') + ' "' + (e.textContent || '').trim().slice(0, 40) + '"';
+  const bad = [];
+  const walk = (e) => {
+    for (const child of e.children) {
+      const r = child.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      if (getComputedStyle(child).display === 'none') continue;
+      if (r.right > area.right + %d)
+        bad.push(`${name(child)} right ${Math.round(r.right)} > ${Math.round(area.right)}`);
+      if (!clips(child)) walk(child);
+    }
+  };
+  walk(builder);
+  return bad;
+}""" % SLACK  # noqa: UP031 - braces of the JavaScript
+
+# Buttons whose label is cut (ellipsized, or wider than the button).
+_CUT_BUTTONS = """(builder) => [...builder.querySelectorAll('button')]
+  .filter(b => b.getClientRects().length && getComputedStyle(b).visibility !== 'hidden')
+  .filter(b => b.scrollWidth > b.clientWidth + %d)
+  .map(b => `"${b.textContent.trim()}" ${b.scrollWidth} > ${b.clientWidth}`)""" % SLACK  # noqa: UP031
+
+# How many lines each date cell of the preview table takes (line boxes of its text).
+_DATE_LINES = """(table) => [...table.querySelectorAll('tbody tr')].map(tr => {
+  const range = document.createRange(); range.selectNodeContents(tr.cells[0]);
+  const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+  return [tr.cells[0].textContent.trim(), tops.size];
+})"""
+
+# The chart's legend labels: their text, and whether each lies inside the chart's widget and the
+# visible part of every box around it.
+_LEGEND = """(chart) => {
+  const box = chart.getBoundingClientRect();
+  const labels = [...chart.querySelectorAll('.role-legend-label text')];
+  const visible = (e) => { let r = e.getBoundingClientRect();
+    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX === 'visible') continue;
+      const q = p.getBoundingClientRect();
+      if (r.left < q.left - %d || r.right > q.right + %d) return false;
+    }
+    return true; };
+  return labels.map(t => { const r = t.getBoundingClientRect();
+    return [t.textContent, r.left >= box.left - %d && r.right <= box.right + %d && visible(t)]; });
+}""" % (SLACK, SLACK, SLACK, SLACK)  # noqa: UP031
+
+
+def notebook_scroller(page):
+    return page.locator(".jp-NotebookPanel:visible .jp-WindowedPanel-outer").first
+
+
+def check(page, builder, shots: Path, name: str, problems: list[str]) -> None:
+    """Screenshot at the builder's top, then the measures every step must pass (failures kept in ``problems``)."""
+    builder.evaluate("b => b.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)  # let the layout settle (widgets resize on the next frame)
+    path = shots / f"{name}.png"
+    page.screenshot(path=str(path))
+    print(f"screenshot: {path}")
+
+    tops = [round(b["y"]) for b in page.locator(".twibox-builder-steps button").evaluate_all(
+        "bs => bs.map(b => b.getBoundingClientRect().toJSON())")]  # fmt: skip
+    if len(tops) != 6 or max(tops) - min(tops) > SLACK:
+        problems.append(f"{name}: the step pills wrap: tops {tops}")
+    cut = builder.evaluate(_CUT_BUTTONS)
+    if cut:
+        problems.append(f"{name}: button labels cut: {cut}")
+    over = builder.evaluate(_OVERFLOW)
+    if over:
+        problems.append(f"{name}: sticks out of the output area: {over}")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("width", "height"), SCREENS, ids=[f"{w}x{h}" for w, h in SCREENS])
+def test_the_builder_fits_a_laptop_with_the_file_browser_open(lab, page, tmp_path, width, height):
+    url, root = lab
+    shots = Path(os.environ.get("TWIBOX_SCREENSHOTS") or tmp_path)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
+    nbformat.write(nb, root / "ui" / "builder_layout.ipynb")
+    expect.set_options(timeout=90_000)
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{url}/lab/tree/ui/builder_layout.ipynb?reset")
+    run_all_cells(page)
+    page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
+    expect(page.locator(".jp-DirListing").first).to_be_visible()
+    sidebar = page.locator(".jp-FileBrowser").first.bounding_box()
+    assert sidebar and sidebar["width"] >= 200, f"the file browser is not open: {sidebar}"
+    builder = page.locator(".twibox-builder").first
+    tag = f"layout-{width}x{height}"
+    problems: list[str] = []  # every step is measured; all that fails is reported at the end
+
+    expect(current_step(page)).to_have_text("1 Prepare API request")
+    pick(page, "builder-endpoint", "Messages (api)")
+    check(page, builder, shots, f"{tag}-1-request", problems)
+    page.locator(".twibox-builder-continue").click()
+
+    expect(current_step(page)).to_have_text("2 Select value")
+    expect(page.locator(".twibox-builder-response-status")).to_contain_text("HTTP 200")
+    pick(page, "builder-value", "count of records")
+    check(page, builder, shots, f"{tag}-2-value", problems)
+    page.locator(".twibox-builder-continue").click()
+
+    expect(current_step(page)).to_have_text("3 Segment by dimension")
+    pick(page, "builder-dimension", "status ·")
+    expect(page.locator(".twibox-builder-dimension-values")).to_contain_text("delivered")
+    check(page, builder, shots, f"{tag}-3-dimension", problems)
+    page.locator(".twibox-builder-continue").click()
+
+    expect(current_step(page)).to_have_text("4 Select date")
+    pick(page, "builder-date", "date_sent ·")
+    expect(page.locator(".twibox-builder-date-parsed")).to_contain_text("UTC")
+    check(page, builder, shots, f"{tag}-4-date", problems)
+    page.locator(".twibox-builder-continue").click()
+
+    # 5: the preview runs on entering the step (the range is fetched once).
+    expect(current_step(page)).to_have_text("5 Preview & customize")
+    expect(page.locator(".twibox-builder-preview-total")).to_be_visible()
+    expect(page.locator(".twibox-builder-progress")).to_be_hidden()
+    expect(page.locator(".twibox-builder-chart-svg svg .role-legend-label text").first).to_be_attached()
+    check(page, builder, shots, f"{tag}-5-preview", problems)
+    table = page.locator(".twibox-builder-preview-rows").first
+    dates = table.evaluate(_DATE_LINES)
+    assert len(dates) >= 5, dates
+    if any(lines != 1 for _, lines in dates):
+        problems.append(f"step 5: dates wrap (lines per date): {dates}")
+    legend = page.locator(".twibox-builder-preview-chart").first.evaluate(_LEGEND)
+    assert len(legend) >= 3, legend
+    statuses = {label for label, _ in legend}
+    assert {"delivered", "failed"} <= statuses and not any(s.endswith("…") for s in statuses), legend
+    if not all(whole for _, whole in legend):
+        problems.append(f"step 5: legend labels cut (label, whole): {legend}")
+    # The navigation is on the same screen as the start of the preview (no scrolling past it).
+    summary = page.locator(".twibox-builder-preview-summary").first
+    summary.evaluate("s => s.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shots / f"{tag}-5-preview-scrolled.png"))
+    print(f"screenshot: {shots / f'{tag}-5-preview-scrolled.png'}")
+    screen = notebook_scroller(page).bounding_box()
+    for css in ("builder-back", "builder-continue"):
+        box = page.locator(f".twibox-{css}").bounding_box()
+        assert box and screen, (box, screen)
+        if box["y"] + box["height"] > screen["y"] + screen["height"] + SLACK:
+            problems.append(f"step 5: {css} is below the screen that shows the preview: {box} in {screen}")
+    page.locator(".twibox-builder-continue").click()
+
+    expect(current_step(page)).to_have_text("6 Describe metric")
+    type_in(page, "builder-name", "Messages by status")
+    expect(page.locator(".twibox-builder-save-path input")).to_have_value("messages_by_status.json")
+    check(page, builder, shots, f"{tag}-6-describe", problems)
+    font = page.locator(".twibox-builder-description textarea").evaluate("t => getComputedStyle(t).fontFamily")
+    if "monospace" in font.lower():
+        problems.append(f"step 6: the description is typed in {font}")
+    tracebacks = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
+    assert tracebacks.count() == 0 and page.locator(".twibox-error:visible").count() == 0
+    assert not page.blocked, page.blocked
+    assert not problems, "\n".join(problems)
