@@ -61,8 +61,10 @@ def test_rerunning_a_cell_closes_the_charts_of_its_previous_run(shell):
     other = chart("other")
     assert _lifetime.tracked("cell-a") == [first, second] and _lifetime.tracked("cell-b") == [other]
 
+    layouts = [first.layout, second.layout]
     shell.run("cell-a")  # the same cell again: pre_run_cell closes what its last run made
     assert not alive(first) and not alive(second)
+    assert all(layout.comm is None for layout in layouts)  # their Layout models too: nothing left behind
     assert alive(other)  # another cell's chart stays
     assert _lifetime.tracked("cell-a") == []
     third = chart("3")

@@ -82,6 +82,14 @@ class VegaChart(anywidget.AnyWidget):
         self.on_msg(self._on_message)
         track(self)  # re-running the cell that displayed this chart closes it (see _lifetime)
 
+    def close(self) -> None:
+        """Close the chart and its Layout (ipywidgets leaves a closed widget's Layout model open, in
+        the kernel and in the page: two of them a chart cell re-run, without this)."""
+        layout = self.layout
+        super().close()
+        if layout is not None:
+            layout.close()
+
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         """Answer a page's ``{"type": "vega-bundle?", "page": id}`` with the libraries, as a message."""
         if not isinstance(content, dict) or content.get("type") != "vega-bundle?":
