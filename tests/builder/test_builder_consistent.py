@@ -19,17 +19,7 @@ from twibox_nb.fetch.connection import connect
 from twibox_nb.library import load_metric
 from twibox_nb.model.spec import Count, Field
 
-from ..conftest import NOW, RecordingTransport
-
-
-@pytest.fixture
-def transport(sandbox):
-    return RecordingTransport(sandbox.transport())
-
-
-@pytest.fixture
-def state(sandbox, transport):
-    return BuilderState(connect(sandbox=sandbox, transport=transport), now=NOW)
+from ..conftest import NOW
 
 
 def calls_to_preview(state: BuilderState, value="duration") -> BuilderState:

@@ -21,19 +21,9 @@ from twibox_nb.library import load_metric
 from twibox_nb.model.calculated import CalculatedMetric
 from twibox_nb.model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
 
-from ..conftest import MESSAGES_PATH, NOW, RecordingTransport
+from ..conftest import MESSAGES_PATH, NOW
 
 MESSAGES = MESSAGES_PATH
-
-
-@pytest.fixture
-def transport(sandbox):
-    return RecordingTransport(sandbox.transport())
-
-
-@pytest.fixture
-def state(sandbox, transport):
-    return BuilderState(connect(sandbox=sandbox, transport=transport), now=NOW)
 
 
 def messages(state: BuilderState) -> BuilderState:
@@ -556,29 +546,27 @@ def test_a_dynamic_date_metric_previews_from_the_first_page_without_another_requ
     assert state.spec.date == Dynamic() and state.list_key is None and not state.expression.startswith("balance.")
 
 
-def test_a_page_cap_is_reported_as_truncation(state):
+def preview_alerts(state, pagination: str, max_pages: int):
+    """Count Monitor alerts, 20 a page, and preview them."""
     state.choose_endpoint("Monitor alerts")
     state.set_row("params", 0, value="20")
-    state.set_pagination("next_page", 2)
+    state.set_pagination(pagination, max_pages)
     state.advance()
     state.select_value(Count())
     for _ in range(3):
         state.advance()
-    result = state.preview()
+    return state.preview()
+
+
+def test_a_page_cap_is_reported_as_truncation(state):
+    result = preview_alerts(state, "next_page", 2)
     assert result.truncated and result.stop_reason == "page_cap" and result.pages == 2
     assert ("pages", "2 of at most 2") in state.paging() and "page cap (2) was reached" in state.truncation_warning()
     assert any("incomplete" in w for w in result.warnings)
 
 
 def test_pagination_off_on_a_list_with_more_pages_says_to_turn_it_on(state):
-    state.choose_endpoint("Monitor alerts")
-    state.set_row("params", 0, value="20")
-    state.set_pagination("none", 1)
-    state.advance()
-    state.select_value(Count())
-    for _ in range(3):
-        state.advance()
-    result = state.preview()
+    result = preview_alerts(state, "none", 1)
     assert result.truncated and result.stop_reason == "page_cap" and result.pages == 1
     warning = state.truncation_warning()
     assert "pagination is off" in warning and "Choose next-page pagination in step 1" in warning
