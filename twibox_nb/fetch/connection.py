@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .._exceptions import CredentialsError, UnsafeRequestError
-from ..model.secrets import redact, shown
+from ..model.secrets import redact, shape_of
 from .hosts import TWILIO_HOST, is_loopback_url, is_twilio_url
 
 if TYPE_CHECKING:
@@ -303,7 +303,7 @@ def _check_label(kind: str, value: str | None, name: str) -> str | None:
     pattern, examples = LABELS[kind]
     if not pattern.match(value.lower()):
         # Only a short, plain value is echoed: a secret given here by mistake is described, not shown.
-        raise CredentialsError(f"{name} {shown(value)} is not a Twilio {kind} name (e.g. {examples})")
+        raise CredentialsError(f"{name} {shape_of(value)} is not a Twilio {kind} name (e.g. {examples})")
     return value.lower()
 
 
@@ -371,7 +371,7 @@ def connect(
         )
     if not ACCOUNT_SID.match(sid):
         raise CredentialsError(
-            f"{_named(account_sid, 'account_sid', 'TWILIO_ACCOUNT_SID')} {shown(sid)} is not an Account SID: "
+            f"{_named(account_sid, 'account_sid', 'TWILIO_ACCOUNT_SID')} {shape_of(sid)} is not an Account SID: "
             "expected AC followed by 32 hex digits"
         )
     key = _pick(api_key, env, "TWILIO_API_KEY")
@@ -380,7 +380,7 @@ def connect(
             is_sid = bool(ACCOUNT_SID.match(key))  # an Account SID is no secret: it is quoted, to be recognised
             hint = " (that is an Account SID; the API key SID starts with SK)" if is_sid else ""
             raise CredentialsError(
-                f"{_named(api_key, 'api_key', 'TWILIO_API_KEY')} {repr(key) if is_sid else shown(key)} is not an "
+                f"{_named(api_key, 'api_key', 'TWILIO_API_KEY')} {repr(key) if is_sid else shape_of(key)} is not an "
                 "API key SID: "
                 f"expected SK followed by 32 hex digits{hint}"
             )
@@ -431,6 +431,6 @@ def _sandbox_connection(sandbox: bool | str | Sandbox, transport: httpx.BaseTran
         where, chosen = sandbox.rstrip("/"), LoopbackTransport(sandbox, transport)
     else:
         raise CredentialsError(
-            f"sandbox= {shown(str(sandbox))}: use True, a loopback URL such as 'http://127.0.0.1:8765', or a Sandbox"
+            f"sandbox= {shape_of(str(sandbox))}: use True, a loopback URL such as 'http://127.0.0.1:8765', or a Sandbox"
         )
     return Connection(c.account_sid, c.api_key, Secret(c.api_secret), None, None, where, chosen, state)

@@ -2,7 +2,7 @@
 
 Three jobs, one place:
 
-* **Showing a value** that may be a credential given in the wrong place (:func:`shown`): a short,
+* **Showing a value** that may be a credential given in the wrong place (:func:`shape_of`): a short,
   plain value is quoted; anything that could be a secret is described by its shape only.
 * **Redacting text** that may hold a database password (:func:`redact`): ``scheme://user:pw@host``
   in any URL, ``password=…`` in a query string (its name percent-encoded or not) or in a libpq
@@ -12,7 +12,7 @@ Three jobs, one place:
   the connection is known, its own secret in any value or name (also without whitespace, in
   another case, percent-encoded, or base64-encoded as ``user:secret``).
 
->>> shown("ie1"), shown("0123456789abcdef0123456789abcdef"), shown("SK" + "a" * 32)
+>>> shape_of("ie1"), shape_of("0123456789abcdef0123456789abcdef"), shape_of("SK" + "a" * 32)
 ("'ie1'", 'a 32-character value', 'a 34-character value starting with SK')
 >>> redact("postgresql://me:pw@db/m?sslmode=require&password=x")
 'postgresql://me:***@db/m?sslmode=require&password=***'
@@ -29,7 +29,7 @@ from urllib.parse import unquote
 
 from .._exceptions import SpecError
 
-__all__ = ["check_saveable", "holds_secret", "password_variants", "redact", "scrub", "shown"]
+__all__ = ["check_saveable", "holds_secret", "password_variants", "redact", "scrub", "shape_of"]
 
 _SHOWABLE = re.compile(r"^[A-Za-z0-9_. -]{0,12}$")
 _SID_PREFIX = re.compile(r"^(AC|SK)")
@@ -54,7 +54,7 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 MIN_SECRET = 8  # shorter "secrets" (test doubles) would match ordinary text
 
 
-def shown(value: str) -> str:
+def shape_of(value: str) -> str:
     """How a message may name a value that might be a credential: quoted when it is short and plain
     (``'ie1'``, ``'AC123'``), else only its shape, never its text."""
     if _SHOWABLE.match(value):
@@ -93,6 +93,10 @@ def redact(text: str) -> str:
     ('postgresql://u:***@h:5432/db', 'host=h user=u password=*** dbname=d')
     >>> redact("postgres://h/db?pass%77ord=x"), redact("postgresql%3A%2F%2Fu%3Apw%40h%2Fdb")
     ('postgres://h/db?pass%77ord=***', 'postgresql://u:***@h/db')
+    >>> redact("postgresql://me:s3cret@db.example.com:5432/metrics")
+    'postgresql://me:***@db.example.com:5432/metrics'
+    >>> redact("postgresql://db/metrics?user=me&password=s3cret"), redact("host=db password=s3cret")
+    ('postgresql://db/metrics?user=me&password=***', 'host=db password=***')
     """
     once = _redact_once(text)
     decoded = unquote(once)

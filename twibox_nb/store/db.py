@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._exceptions import StoreError
-from ..model.secrets import is_libpq_keywords, password_variants, scrub
+from ..model.secrets import is_libpq_keywords, password_variants, redact, scrub
 
 ENV = "TWIBOX_STORE"
 BUSY_TIMEOUT_S = 60.0  # a sync's write is short; a cron job may still meet another one
@@ -162,19 +162,6 @@ def resolve(url: str | os.PathLike | None, env: Mapping[str, str] | None = None)
         return Location("sqlite", target, "sqlite:///:memory:")
     path = Path(target).expanduser()
     return Location("sqlite", str(path), f"sqlite:///{path}")
-
-
-def redact(url: str) -> str:
-    """A URL fit to print: any password replaced by ``***``.
-
-    >>> redact("postgresql://me:s3cret@db.example.com:5432/metrics")
-    'postgresql://me:***@db.example.com:5432/metrics'
-    >>> redact("postgresql://db/metrics?user=me&password=s3cret"), redact("host=db password=s3cret")
-    ('postgresql://db/metrics?user=me&password=***', 'host=db password=***')
-    """
-    from ..model.secrets import redact as redact_text
-
-    return redact_text(url)
 
 
 def utc_now_text() -> str:

@@ -38,7 +38,7 @@ from ..fetch.connection import (
     connect,
 )
 from ..fetch.diagnose import Diagnosis
-from ..model.secrets import shown
+from ..model.secrets import shape_of
 from ._common import ERROR_STYLE, MUTED, NOTE_STYLE, OK_STYLE, ErrorArea, busy, classed, esc, guard, link
 
 if TYPE_CHECKING:
@@ -265,7 +265,7 @@ def _check_typed(sid: str | None, key: str | None, token: str | None, region: st
     """Refuse a malformed value typed in a field, saying what that field takes (a secret is never shown)."""
     if sid and not ACCOUNT_SID.match(sid):
         raise CredentialsError(
-            f"{shown(sid)} is not an Account SID: it is AC followed by 32 hex digits; copy it from {ACCOUNT_INFO}."
+            f"{shape_of(sid)} is not an Account SID: it is AC followed by 32 hex digits; copy it from {ACCOUNT_INFO}."
         )
     if key and not API_KEY_SID.match(key):
         if ACCOUNT_SID.match(key):
@@ -274,7 +274,7 @@ def _check_typed(sid: str | None, key: str | None, token: str | None, region: st
                 f"{CONSOLE_KEYS}, or leave the field empty to use your auth token as the secret."
             )
         raise CredentialsError(
-            f"{shown(key)} is not an API Key SID: it is SK followed by 32 hex digits, from {CONSOLE_KEYS}."
+            f"{shape_of(key)} is not an API Key SID: it is SK followed by 32 hex digits, from {CONSOLE_KEYS}."
         )
     if token and not AUTH_TOKEN.match(token):
         raise CredentialsError(
@@ -284,7 +284,7 @@ def _check_typed(sid: str | None, key: str | None, token: str | None, region: st
     for kind, value, choices in (("Region", region, REGIONS), ("Edge", edge, EDGES)):
         if value and not LABELS[kind.lower()][0].match(value.lower()):
             raise CredentialsError(
-                f"{kind} {shown(value)} is not a Twilio {kind.lower()} name: choose one of {', '.join(choices)}, "
+                f"{kind} {shape_of(value)} is not a Twilio {kind.lower()} name: choose one of {', '.join(choices)}, "
                 "or leave it empty for the default."
             )
 
