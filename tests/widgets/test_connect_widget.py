@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import ipywidgets as widgets
@@ -285,3 +286,33 @@ def test_testing_shows_the_busy_state_and_a_click_meanwhile_is_not_queued(sandbo
     assert during == [(True, None, True, True, True)] * 4
     assert not w.activate_button.disabled and w.working.layout.display == "none"
     assert not w.account_sid.disabled and not w.api_secret.disabled and not w.sandbox_switch.disabled
+
+
+def test_a_click_sent_while_the_connection_was_tested_is_ignored_once_it_is_handled(sandbox):
+    """ipywidgets queues a double click's second half until the first test ends: its send time says
+    it was sent while the test ran, so it starts no second test (the builder's Busy, shared)."""
+    c = sandbox.credentials
+    requests: list[str] = []
+    inner = sandbox.transport()
+
+    class Slow(httpx.BaseTransport):
+        def handle_request(self, request):
+            requests.append(str(request.url))
+            time.sleep(0.1)
+            return inner.handle_request(request)
+
+    w = ConnectWidget(env={}, transport=Slow())
+    first = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)
+    sent = [first]
+    w.busy._clock = lambda: sent[0]
+    w.account_sid.value, w.api_key.value, w.api_secret.value = c.account_sid, c.api_key, c.api_secret
+    w.activate_button.click()
+    tested = len(requests)
+    assert w.diagnosis.ok and tested >= 1
+    sent[0] = first + timedelta(milliseconds=30)
+    w.activate_button.click()  # queued behind the first test: ignored
+    assert len(requests) == tested and w.busy.ignored == 1
+    sent[0] = first + timedelta(hours=1)
+    w.api_secret.value = c.api_secret  # emptied after the first test (the connection holds it)
+    w.activate_button.click()  # a new click tests again
+    assert len(requests) == 2 * tested

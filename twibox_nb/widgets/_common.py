@@ -106,27 +106,6 @@ def guard(report: Callable[[BaseException], None]) -> Callable[[F], F]:
     return wrap
 
 
-@contextmanager
-def busy(controls: Iterable[widgets.Widget], indicator: widgets.Widget | None = None) -> Iterator[None]:
-    """Disable ``controls`` (and show ``indicator``) while a request runs; restore them afterwards.
-
-    The frontend gets the ``disabled`` updates before the request starts, so nobody clicks twice.
-    """
-    controls = [c for c in controls if hasattr(c, "disabled")]
-    before = [c.disabled for c in controls]
-    for control in controls:
-        control.disabled = True
-    if indicator is not None:
-        indicator.layout.display = None
-    try:
-        yield
-    finally:
-        for control, was in zip(controls, before, strict=True):
-            control.disabled = was
-        if indicator is not None:
-            indicator.layout.display = "none"
-
-
 def sent_at() -> datetime | None:
     """When the front end sent the comm message being handled (its header's date), else None.
 

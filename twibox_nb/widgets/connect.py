@@ -39,7 +39,7 @@ from ..fetch.connection import (
 )
 from ..fetch.diagnose import Diagnosis
 from ..model.secrets import shape_of
-from ._common import ERROR_STYLE, MUTED, NOTE_STYLE, OK_STYLE, ErrorArea, busy, classed, esc, guard, link
+from ._common import ERROR_STYLE, MUTED, NOTE_STYLE, OK_STYLE, Busy, ErrorArea, classed, esc, guard, link
 
 if TYPE_CHECKING:
     from ..sandbox import Sandbox
@@ -119,7 +119,6 @@ class ConnectWidget(widgets.VBox):
         self.transport = transport
         self._sandbox = sandbox if sandbox is not True and sandbox is not False else None
         self._kept_secret: Secret | None = None  # after a failed Activate: in kernel memory only
-        self._testing = False  # a click while the connection is tested is ignored, never queued
         self._callbacks: list[Callable[[Connection], None]] = [on_connect] if on_connect else []
         self.connection: Connection | None = None
         self.diagnosis: Diagnosis | None = None
@@ -152,6 +151,8 @@ class ConnectWidget(widgets.VBox):
         )
         self.working = classed(widgets.HTML(f"<span style='{NOTE_STYLE}'>Testing the connection…</span>"), "busy")
         self.working.layout.display = "none"
+        # One test at a time: a click during it, or sent before it ended (queued), is ignored.
+        self.busy = Busy(self.working, lambda: [self.activate_button, self.sandbox_switch, *self.credentials.children])
         self.status = classed(widgets.HTML(), "connect-status")
         self.error = ErrorArea("connect-error")
 
@@ -235,7 +236,7 @@ class ConnectWidget(widgets.VBox):
             ) from None
 
     def _activate(self, _button=None) -> None:
-        if self._testing:
+        if not self.busy.accepts():
             return  # Activate is disabled while testing; a click that still arrives does nothing
         self.error.clear()
         self.status.value = ""
@@ -244,13 +245,8 @@ class ConnectWidget(widgets.VBox):
             conn = self._build()
         finally:
             self._secret_placeholder()
-        fields = [self.account_sid, self.api_key, self.api_secret, self.region, self.edge]
-        self._testing = True
-        try:
-            with busy([self.activate_button, self.sandbox_switch, *fields], self.working):
-                diagnosis = conn.test(words="form")
-        finally:
-            self._testing = False
+        with self.busy("Testing the connection…"):
+            diagnosis = conn.test(words="form")
         self.diagnosis = diagnosis
         self.status.value = _diagnosis_html(diagnosis)
         if diagnosis.ok:
