@@ -57,13 +57,6 @@ def _stop_when(spec: MetricSpec, date_range: DateRange) -> Callable[[Any], bool]
     return passed
 
 
-def _origin(conn: Connection, spec: MetricSpec) -> str | None:
-    """Where a window's data came from, for the cache key: the connection's Twilio hosts (region and
-    edge included) and which sandbox (a loopback server is asked); the spec's own host is in its
-    identity. None: a sandbox whose seed and scale are unknown, which is not cached."""
-    return conn.cache_identity()
-
-
 def _resolve_cache(cache: Cache | bool | str | None, conn: Connection) -> Cache | None:
     if cache == "auto":
         return None if conn.is_sandbox else default_cache()  # sandbox data differs by seed, scale and clock
@@ -116,7 +109,9 @@ def _fetch_range(
     windows = list(plan.windows) if plan is not None else [date_range]
     # Closed windows may come from the cache; open ones (today's included) are always fetched.
     keys: list[WindowKey | None] = [None] * len(windows)
-    origin = _origin(conn, spec) if cache is not None and not dynamic else None
+    # Where the data come from (None: a sandbox of unknown seed and scale, not cached); the spec's own
+    # host is in its identity.
+    origin = conn.cache_identity() if cache is not None and not dynamic else None
     if cache is not None and origin is not None and any(is_closed(w.end, fetched_at, cache.settle) for w in windows):
         # Entries are served only to the credentials that wrote them (a keyed hash, never the secret).
         identity, credential = metric_identity(spec), cache.credential_tag(conn)
