@@ -4,6 +4,10 @@ Checked facts about driving JupyterLab offline: the browser is Debian's
 (/usr/bin/chromium, installed by the README's test command), never one Playwright downloads;
 JupyterLab runs without auth, isolated in a temporary directory, with the popups switched off;
 every request off loopback is blocked so that a CDN dependency fails loudly.
+
+The builder's browser tests run in three front ends: :class:`FrontEnd` opens a notebook of the
+UI root in JupyterLab (``lab``), Notebook 7 (``notebook7``) or Voila (``voila``, which runs it
+on load and has no re-run), and a test parametrized with ``front_end`` (``indirect``) gets one.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -130,6 +135,77 @@ def notebook7(ui_root):
     )  # fmt: skip
     yield url, ui_root
     stop(proc, log)
+
+
+@pytest.fixture(scope="session")
+def voila(ui_root):
+    """Voila on loopback serving the UI root as a tree (``/voila/render/<path>``); yields (url, root)."""
+    # Ready when a static file answers: a page of the tree would list the folder first.
+    url, proc, log = serve(
+        ["voila", "--no-browser", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", f"--Voila.root_dir={ui_root}"],
+        ui_root, "/voila/static/favicon.ico", "voila",
+    )  # fmt: skip
+    yield url, ui_root
+    stop(proc, log)
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where screenshots go: ``$TWIBOX_SCREENSHOTS`` when set, else the test's own ``tmp_path``."""
+    return Path(os.environ.get("TWIBOX_SCREENSHOTS") or tmp_path)
+
+
+@dataclass
+class FrontEnd:
+    """A front end serving the UI root at ``url``: ``lab``, ``notebook7`` or ``voila``."""
+
+    name: str
+    url: str
+    root: Path
+
+    @property
+    def reruns(self) -> bool:
+        """Whether a cell can be run again in the page (Voila runs the notebook once, on load)."""
+        return self.name != "voila"
+
+    def open(self, page, path: str) -> None:
+        """Open the notebook at ``path`` (relative to the root) and wait until every cell ran."""
+        if self.name == "voila":
+            page.goto(f"{self.url}/voila/render/{path}")
+            # Voila removes its "Executing…" spinner once the last cell ran and shows the outputs.
+            page.wait_for_function("!document.getElementById('loading')", timeout=180_000)
+            return
+        page.goto(f"{self.url}/lab/tree/{path}?reset" if self.name == "lab" else f"{self.url}/notebooks/{path}")
+        run_all_cells(page)
+
+    def open_sidebar(self, page) -> None:
+        """JupyterLab: open the file browser beside the notebook (the other front ends have none)."""
+        if self.name != "lab":
+            return
+        page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
+        page.locator(".jp-DirListing").first.wait_for()
+        sidebar = page.locator(".jp-FileBrowser").first.bounding_box()
+        assert sidebar and sidebar["width"] >= 200, f"the file browser is not open: {sidebar}"
+
+    def screen(self, page) -> dict:
+        """The box of the page that shows the notebook (it scrolls inside it): Voila scrolls the window."""
+        if self.name == "voila":
+            size = page.viewport_size
+            return {"x": 0, "y": 0, "width": size["width"], "height": size["height"]}
+        box = page.locator(".jp-NotebookPanel:visible .jp-WindowedPanel-outer").first.bounding_box()
+        assert box, "the notebook's scrolling panel was not found"
+        return box
+
+
+FRONT_ENDS = ("lab", "notebook7", "voila")
+
+
+@pytest.fixture
+def front_end(request) -> FrontEnd:
+    """The front end named by the test's (indirect) parameter, its server started once a session."""
+    name = getattr(request, "param", "lab")
+    url, root = request.getfixturevalue(name)
+    return FrontEnd(name, url, root)
 
 
 def run_all_cells(page, timeout: float = 180_000) -> None:

@@ -14,14 +14,12 @@ clicking a field in the tree picks it.
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import expect
 
 from twibox_nb.library import load_metric
@@ -35,11 +33,6 @@ NOW = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)
 START, END = date(2026, 11, 20), date(2026, 11, 27)  # last_7_days at NOW: [START, END)
 SAVE_TO = "metrics/messages_by_status.json"
 STEP_1 = ("builder-source", "builder-method", "builder-endpoint", "builder-path", "builder-preview-range")
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    return Path(os.environ.get("TWIBOX_SCREENSHOTS") or tmp_path)
 
 
 def expected_counts() -> dict[tuple[str, str], int]:
