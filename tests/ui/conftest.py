@@ -187,6 +187,10 @@ class FrontEnd:
         sidebar = page.locator(".jp-FileBrowser").first.bounding_box()
         assert sidebar and sidebar["width"] >= 200, f"the file browser is not open: {sidebar}"
 
+    def blocked(self, page) -> list[str]:
+        """The requests off loopback the page made, less Voila's template's Font Awesome (only icons are lost)."""
+        return [u for u in page.blocked if self.name != "voila" or "fontawesome" not in u]
+
     def screen(self, page) -> dict:
         """The box of the page that shows the notebook (it scrolls inside it): Voila scrolls the window."""
         if self.name == "voila":

@@ -1,4 +1,4 @@
-"""Copy as code in a real JupyterLab, offline: the lines reach the browser's clipboard (issue 15).
+"""Copy as code in JupyterLab, Notebook 7 and Voila, offline: the lines reach the browser's clipboard (issue 15).
 
 tests/ui/notebooks/copy_code.ipynb displays step 6 ("Describe metric") of the MetricBuilder for the
 library's "Messages by status". The kernel cannot reach the user's clipboard, so the copy button
@@ -10,29 +10,30 @@ refused says why instead of pretending.
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from twibox_nb import library
 from twibox_nb.builder.state import BuilderState
 from twibox_nb.fetch.connection import connect
 
-from .conftest import run_all_cells
+from .conftest import FRONT_ENDS
 
 NOTEBOOK = "ui/copy_code.ipynb"
 
 
-def open_notebook(page, url: str) -> None:
+def open_notebook(page, front_end) -> None:
     expect.set_options(timeout=120_000)
-    page.goto(f"{url}/lab/tree/{NOTEBOOK}?reset")
-    run_all_cells(page)
+    front_end.open(page, NOTEBOOK)
     tracebacks = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
     assert tracebacks.count() == 0, tracebacks.first.inner_text()
 
 
-def test_copy_as_code_puts_the_lines_on_the_clipboard(lab, page):
-    url, _ = lab
-    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
-    open_notebook(page, url)
+@pytest.mark.browser
+@pytest.mark.parametrize("front_end", FRONT_ENDS, indirect=True)
+def test_copy_as_code_puts_the_lines_on_the_clipboard(front_end, page, shots):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=front_end.url)
+    open_notebook(page, front_end)
     button = page.locator(".twibox-builder-copy-code button")
     expect(button).to_have_text("Copy as code")
     shown = page.locator(".twibox-builder-describe-code-text").inner_text()
@@ -41,14 +42,16 @@ def test_copy_as_code_puts_the_lines_on_the_clipboard(lab, page):
     button.click()
     expect(page.locator(".twibox-builder-copy-code .twibox-copy-status")).to_have_text("Copied")
     expect(page.locator(".twibox-builder-copy-note")).to_contain_text("Copied")  # the kernel heard it
+    page.locator(".twibox-builder-copy-code").screenshot(path=str(shots / f"copy-{front_end.name}-copied.png"))
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == expected
-    assert not page.blocked, page.blocked
+    assert not front_end.blocked(page), page.blocked
 
 
-def test_a_refused_copy_says_why(lab, page):
-    url, _ = lab
-    open_notebook(page, url)
+@pytest.mark.browser
+@pytest.mark.parametrize("front_end", FRONT_ENDS, indirect=True)
+def test_a_refused_copy_says_why(front_end, page, shots):
+    open_notebook(page, front_end)
     # The browser refuses (as a page without clipboard permission or focus may): the button says so.
     page.evaluate(
         "() => { navigator.clipboard.writeText = () => Promise.reject(new DOMException('Write permission denied.',"
@@ -58,3 +61,4 @@ def test_a_refused_copy_says_why(lab, page):
     status = page.locator(".twibox-builder-copy-code .twibox-copy-status")
     expect(status).to_contain_text("Not copied: the browser refused (NotAllowedError)")
     expect(page.locator(".twibox-builder-copy-note")).to_contain_text("Select the lines and press Ctrl+C")
+    page.locator(".twibox-builder-copy-code").screenshot(path=str(shots / f"copy-{front_end.name}-refused.png"))
