@@ -1,29 +1,29 @@
-"""The MetricBuilder fits a laptop's JupyterLab (issue 15): 1280×800 and 1024×768, the file browser open.
+"""The MetricBuilder fits a laptop (issue 15): JupyterLab at 1280×800 and 1024×768 with the file browser
+open, Notebook 7 and Voila (no sidebar: the page's full width) at 1280×800.
 
 A notebook displays a builder on the sandbox (clock pinned); the test walks the six steps by
 clicking (Messages, count of records, by ``status``, dated by ``date_sent``, the preview, a name)
-and at each step keeps a screenshot of what the analyst sees (in ``$TWIBOX_SCREENSHOTS`` when set,
-else pytest's ``tmp_path``; the paths are printed) and measures the page with Playwright:
+and at each step keeps a screenshot of what the analyst sees (in the ``shots`` folder; the paths
+are printed) and measures the page with Playwright:
 
 - the step pills are one row (every pill at the same top);
 - no button's label is cut (ipywidgets buttons ellipsize: ``scrollWidth <= clientWidth``);
 - nothing of the builder sticks out to the right of the cell's output area (an element inside
   its own scroll box is measured by that box);
 - step 5: every date of the preview table is on one line, every legend label of the chart is
-  whole and inside the chart, and Back / Continue are on the same screen as the preview's start;
+  whole and inside the chart, and Back / Continue are on the same screen as the preview's start
+  (the notebook's scrolling panel; in Voila the window);
 - step 6: the description is typed in the page's proportional font, not in monospace.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import run_all_cells
 from .test_builder_six_steps import current_step, pick, type_in
 
 CELL = """\
@@ -35,7 +35,8 @@ NOW = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)
 builder = MetricBuilder(tb.connect(sandbox=tb.Sandbox(seed=7, now=NOW)), now=NOW, preview_range="last_7_days")
 builder
 """
-SCREENS = [(1280, 800), (1024, 768)]
+# (front end, width, height): JupyterLab's file browser takes part of the width; the others have none.
+SCREENS = [("lab", 1280, 800), ("lab", 1024, 768), ("notebook7", 1280, 800), ("voila", 1280, 800)]
 SLACK = 1  # px: sub-pixel rounding
 
 # Every visible element of the builder whose right edge passes the output area's, or, inside a box
@@ -91,10 +92,6 @@ _LEGEND = """(chart) => {
 }""" % (SLACK, SLACK, SLACK, SLACK)  # noqa: UP031
 
 
-def notebook_scroller(page):
-    return page.locator(".jp-NotebookPanel:visible .jp-WindowedPanel-outer").first
-
-
 def check(page, builder, shots: Path, name: str, problems: list[str]) -> None:
     """Screenshot at the builder's top, then the measures every step must pass (failures kept in ``problems``)."""
     builder.evaluate("b => b.scrollIntoView({block: 'start'})")
@@ -116,22 +113,18 @@ def check(page, builder, shots: Path, name: str, problems: list[str]) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize(("width", "height"), SCREENS, ids=[f"{w}x{h}" for w, h in SCREENS])
-def test_the_builder_fits_a_laptop_with_the_file_browser_open(lab, page, tmp_path, width, height):
-    url, root = lab
-    shots = Path(os.environ.get("TWIBOX_SCREENSHOTS") or tmp_path)
+@pytest.mark.parametrize(
+    ("front_end", "width", "height"), SCREENS, ids=[f"{f}-{w}x{h}" for f, w, h in SCREENS], indirect=["front_end"]
+)
+def test_the_builder_fits_a_laptop(front_end, page, shots, width, height):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
-    nbformat.write(nb, root / "ui" / "builder_layout.ipynb")
+    nbformat.write(nb, front_end.root / "ui" / "builder_layout.ipynb")
     expect.set_options(timeout=90_000)
     page.set_viewport_size({"width": width, "height": height})
-    page.goto(f"{url}/lab/tree/ui/builder_layout.ipynb?reset")
-    run_all_cells(page)
-    page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
-    expect(page.locator(".jp-DirListing").first).to_be_visible()
-    sidebar = page.locator(".jp-FileBrowser").first.bounding_box()
-    assert sidebar and sidebar["width"] >= 200, f"the file browser is not open: {sidebar}"
+    front_end.open(page, "ui/builder_layout.ipynb")
+    front_end.open_sidebar(page)  # JupyterLab's file browser beside the notebook
     builder = page.locator(".twibox-builder").first
-    tag = f"layout-{width}x{height}"
+    tag = f"layout-{front_end.name}-{width}x{height}"
     problems: list[str] = []  # every step is measured; all that fails is reported at the end
 
     expect(current_step(page)).to_have_text("1 Prepare API request")
@@ -180,7 +173,7 @@ def test_the_builder_fits_a_laptop_with_the_file_browser_open(lab, page, tmp_pat
     page.wait_for_timeout(300)
     page.screenshot(path=str(shots / f"{tag}-5-preview-scrolled.png"))
     print(f"screenshot: {shots / f'{tag}-5-preview-scrolled.png'}")
-    screen = notebook_scroller(page).bounding_box()
+    screen = front_end.screen(page)
     for css in ("builder-back", "builder-continue"):
         box = page.locator(f".twibox-{css}").bounding_box()
         assert box and screen, (box, screen)
@@ -197,5 +190,5 @@ def test_the_builder_fits_a_laptop_with_the_file_browser_open(lab, page, tmp_pat
         problems.append(f"step 6: the description is typed in {font}")
     tracebacks = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
     assert tracebacks.count() == 0 and page.locator(".twibox-error:visible").count() == 0
-    assert not page.blocked, page.blocked
+    assert not front_end.blocked(page), page.blocked
     assert not problems, "\n".join(problems)
