@@ -7,8 +7,8 @@ days, count of records, dimension ``status``, date ``date_sent``, Preview data, 
 Every number it checks (the preview table's rows, the total, the chart's bars) is computed here
 from the sandbox's ground truth (no HTTP, no client code), and every widget value is read
 through the DOM by the builder's ``twibox-…`` CSS classes. Each step is kept as a screenshot
-(in ``$TWIBOX_SCREENSHOTS`` when set). The Voila and Notebook 7 tests check that the same
-builder renders there: its Connect form leads to step 1, Continue shows the response tree, and
+(in the ``shots`` folder). The Notebook 7 and Voila test checks that the same builder renders
+there: its Connect form leads to step 1, Continue shows the response tree, and
 clicking a field in the tree picks it.
 """
 
@@ -20,13 +20,14 @@ from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from twibox_nb.library import load_metric
 from twibox_nb.model.spec import Count, Field
 from twibox_nb.sandbox import Sandbox
 
-from .conftest import run_all_cells, serve, stop
+from .conftest import run_all_cells
 
 NOTEBOOK = "ui/builder_six_steps.ipynb"
 NOW = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)
@@ -199,30 +200,11 @@ def test_builder_six_steps_in_jupyterlab(lab, page, shots):
     assert not page.blocked, page.blocked
 
 
-def test_builder_in_voila(ui_root, page, shots):
-    # Ready when a static file answers: asking for "/" would run the notebook in a kernel.
-    url, proc, log = serve(
-        ["voila", NOTEBOOK, "--no-browser", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0"],
-        ui_root, "/voila/static/favicon.ico", "voila-builder",
-    )  # fmt: skip
-    try:
-        expect.set_options(timeout=180_000)
-        page.goto(url)
-        connect_through_the_form(page, shots, "builder-voila")
-        first_page_and_its_tree(page, shots, "builder-voila")
-        # Voila's page template asks a CDN for Font Awesome icons (only icons are lost).
-        outside = [u for u in page.blocked if "fontawesome" not in u]
-        assert not outside, outside
-    finally:
-        stop(proc, log)
-
-
-def test_builder_in_notebook7(notebook7, page, shots):
-    url, _ = notebook7
-    expect.set_options(timeout=120_000)
-    page.goto(f"{url}/notebooks/{NOTEBOOK}")
-    run_all_cells(page)
+@pytest.mark.parametrize("front_end", ["notebook7", "voila"], indirect=True)
+def test_builder_in_notebook7_and_voila(front_end, page, shots):
+    expect.set_options(timeout=180_000)
+    front_end.open(page, NOTEBOOK)
     no_tracebacks(page)
-    connect_through_the_form(page, shots, "builder-nb7")
-    first_page_and_its_tree(page, shots, "builder-nb7")
-    assert not page.blocked, page.blocked
+    connect_through_the_form(page, shots, f"builder-{front_end.name}")
+    first_page_and_its_tree(page, shots, f"builder-{front_end.name}")
+    assert not front_end.blocked(page), page.blocked
