@@ -7,7 +7,8 @@ and at each step keeps a screenshot of what the analyst sees (in the ``shots`` f
 are printed) and measures the page with Playwright:
 
 - the step pills are one row (every pill at the same top);
-- no button's label is cut (ipywidgets buttons ellipsize: ``scrollWidth <= clientWidth``);
+- no button's label is cut (ipywidgets buttons ellipsize: ``scrollWidth <= clientWidth``), nor a
+  drop-down menu's chosen label (its text measured in the menu's font against the room inside);
 - nothing of the builder sticks out to the right of the cell's output area (an element inside
   its own scroll box is measured by that box);
 - step 5: every date of the preview table is on one line, every legend label of the chart is
@@ -68,6 +69,23 @@ _CUT_BUTTONS = """(builder) => [...builder.querySelectorAll('button')]
   .filter(b => b.scrollWidth > b.clientWidth + %d)
   .map(b => `"${b.textContent.trim()}" ${b.scrollWidth} > ${b.clientWidth}`)""" % SLACK  # noqa: UP031
 
+# Drop-down menus whose chosen label is cut: its text, measured in the menu's font, is wider than the
+# room inside the menu (its padding leaves room for the arrow).
+_CUT_MENUS = """(builder) => {
+  const ctx = document.createElement('canvas').getContext('2d');
+  return [...builder.querySelectorAll('select')]
+    .filter(s => s.getClientRects().length && !s.multiple && s.size <= 1 && s.selectedIndex >= 0)
+    .map(s => {
+      const cs = getComputedStyle(s);
+      ctx.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      const text = s.options[s.selectedIndex].textContent.trim();
+      const room = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      return [text, Math.ceil(ctx.measureText(text).width), Math.floor(room)];
+    })
+    .filter(([, need, room]) => need > room + %d)
+    .map(([text, need, room]) => `"${text}" ${need} > ${room}`);
+}""" % SLACK  # noqa: UP031
+
 # How many lines each date cell of the preview table takes (line boxes of its text).
 _DATE_LINES = """(table) => [...table.querySelectorAll('tbody tr')].map(tr => {
   const range = document.createRange(); range.selectNodeContents(tr.cells[0]);
@@ -107,6 +125,9 @@ def check(page, builder, shots: Path, name: str, problems: list[str]) -> None:
     cut = builder.evaluate(_CUT_BUTTONS)
     if cut:
         problems.append(f"{name}: button labels cut: {cut}")
+    menus = builder.evaluate(_CUT_MENUS)
+    if menus:
+        problems.append(f"{name}: drop-down labels cut: {menus}")
     over = builder.evaluate(_OVERFLOW)
     if over:
         problems.append(f"{name}: sticks out of the output area: {over}")
