@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import FRONT_ENDS
+from .test_builder_six_steps import current_step
 
 CELL = """\
 from datetime import datetime, timezone
@@ -41,10 +42,6 @@ ping.add_class("twibox-test-ping")
 ping.on_click(lambda b: setattr(b, "description", f"ping {int(b.description.split()[1]) + 1}"))
 display(builder, ping)
 """
-
-
-def current_step(page):
-    return page.locator(".twibox-builder-steps button.mod-active")
 
 
 def kernel_caught_up(page, times: int) -> None:
