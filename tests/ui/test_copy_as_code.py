@@ -61,4 +61,10 @@ def test_a_refused_copy_says_why(front_end, page, shots):
     status = page.locator(".twibox-builder-copy-code .twibox-copy-status")
     expect(status).to_contain_text("Not copied: the browser refused (NotAllowedError)")
     expect(page.locator(".twibox-builder-copy-note")).to_contain_text("Select the lines and press Ctrl+C")
+    # The long status sits beside the button without squeezing its label onto two lines.
+    lines = page.locator(".twibox-builder-copy-code button").evaluate(
+        "b => { const r = document.createRange(); r.selectNodeContents(b);"
+        " return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }"
+    )
+    assert lines == 1, f"the button's label takes {lines} lines"
     page.locator(".twibox-builder-copy-code").screenshot(path=str(shots / f"copy-{front_end.name}-refused.png"))

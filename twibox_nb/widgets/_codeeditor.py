@@ -44,6 +44,8 @@ if anywidget is not None:
 
         _esm = ESM.read_text(encoding="utf-8")
         _role = traitlets.Unicode("copy").tag(sync=True)  # the module renders a copy button, not an editor
+        # The label stays on one line beside a long status ("Not copied: …"), inside a builder or not.
+        _css = ".twibox-copy button.twibox-copy-button {white-space: nowrap; flex-shrink: 0}"
         text = traitlets.Unicode("").tag(sync=True)
         label = traitlets.Unicode("Copy").tag(sync=True)
         status = traitlets.Unicode("").tag(sync=True)
