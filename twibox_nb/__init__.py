@@ -45,6 +45,7 @@ from .library import load_metric
 from .model.calculated import CalculatedMetric
 from .model.dates import DateRange, comparison_range, resolve_range
 from .model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
+from .model.units import format_value, set_locale
 from .pipeline.cache import Cache
 from .pipeline.metric import fetch_metric
 from .pipeline.result import MetricResult
@@ -116,9 +117,11 @@ __all__ = [
     "connect",
     "enable_offline_rendering",
     "fetch_metric",
+    "format_value",
     "goal_progress",
     "library",
     "load_metric",
     "resolve_range",
     "save_chart",
+    "set_locale",
 ]

@@ -26,6 +26,7 @@ from ._files import atomic_write_text
 from .fetch.report import _plural as plural
 from .fetch.slices import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from .model.secrets import redact
+from .model.units import format_value
 from .sandbox import cli as sandbox_cli
 
 if TYPE_CHECKING:
@@ -123,13 +124,15 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def _output(result, csv: str | None) -> int:
-    """The aggregated table on stdout (or atomically into a CSV file), the summary on stderr."""
+    """The aggregated table on stdout (or atomically into a CSV file, its values plain numbers for other
+    tools), the summary on stderr. On screen each value reads in the metric's unit ($65.82, 88.99%)."""
     table = result.data.assign(date=result.data["date"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
     if csv:
         atomic_write_text(Path(csv), table.to_csv(index=False))
         print(f"wrote {plural(len(table), 'row')} to {csv}", file=sys.stderr)
     else:
-        print(table.to_string(index=False))
+        unit = result.spec.value_unit
+        print(table.to_string(index=False, formatters={"value": lambda v: format_value(v, unit)}))
     print(repr(result), file=sys.stderr)
     return 0
 

@@ -124,7 +124,7 @@ def test_summary_edge_cases(current, previous, trend, change, pct, favourable):
 
 
 def test_summary_reads_well():
-    assert str(summarize(120.0, 100.0, "up")) == "120 ▲ +20 (+20.0 %) vs 100"
+    assert str(summarize(120.0, 100.0, "up")) == "120 ▲ +20 (+20.0%) vs 100"
     assert str(summarize(None, None, "up")) == "no data"
 
 

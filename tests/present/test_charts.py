@@ -149,7 +149,7 @@ def test_encodings_x_utc_time_y_value_colour_dimension(last_30):
     rows = values(spec, main)
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", r["date"]) for r in rows)  # UTC, said so
     assert {r["date"] for r in rows} == {f"{d:%Y-%m-%d}T00:00:00Z" for d in last_30.data["date"]}
-    assert {"period", "value", "dimension"} <= {t["field"] for t in main["encoding"]["tooltip"]}
+    assert {"period", "value_text", "dimension"} <= {t["field"] for t in main["encoding"]["tooltip"]}
     assert spec["title"]["text"] == "Messages by status"
 
 
@@ -291,10 +291,10 @@ def test_previous_period_over_stacked_bars_is_the_total(last_30):
 @pytest.mark.parametrize(
     ("trend", "now_value", "before", "text", "colour"),
     [
-        ("up", 120.0, 100.0, "▲ +20.0 % vs previous period", FAVOURABLE),
-        ("up", 80.0, 100.0, "▼ -20.0 % vs previous period", UNFAVOURABLE),
-        ("down", 120.0, 100.0, "▲ +20.0 % vs previous period", UNFAVOURABLE),
-        ("down", 80.0, 100.0, "▼ -20.0 % vs previous period", FAVOURABLE),
+        ("up", 120.0, 100.0, "▲ +20.0% vs previous period", FAVOURABLE),
+        ("up", 80.0, 100.0, "▼ −20.0% vs previous period", UNFAVOURABLE),
+        ("down", 120.0, 100.0, "▲ +20.0% vs previous period", UNFAVOURABLE),
+        ("down", 80.0, 100.0, "▼ −20.0% vs previous period", FAVOURABLE),
         ("up", 100.0, 100.0, "= no change vs previous period", NEUTRAL),
         ("down", 100.0, 100.0, "= no change vs previous period", NEUTRAL),
         ("up", 5.0, 0.0, "▲ +5 vs previous period", FAVOURABLE),  # no percentage from nothing
@@ -318,7 +318,8 @@ def test_badge_says_same_period_last_year(conn):
 def test_goal_rule_at_the_goal(last_30):
     spec = spec_of(last_30.chart(goal=75))
     (rule,) = by_role(spec, "rule", "goal")
-    assert rule["encoding"]["y"]["field"] == "goal" and values(spec, rule) == [{"goal": 75.0, "label": "goal 75"}]
+    assert rule["encoding"]["y"]["field"] == "goal"
+    assert values(spec, rule) == [{"goal": 75.0, "label": "goal 75", "goal_text": "75"}]
     assert by_role(spec_of(last_30.chart()), "rule", "goal") == []
 
 

@@ -68,10 +68,26 @@ def test_compare_with_goals(sandbox):
     target = result.summary.current * 2
     card = Scorecard([result], compare="goal", goals={"Messages": Goal("reach", target, "month")})
     row = card.rows[0]
-    assert row.compared_with == target and row.change == result.summary.current - target
-    assert row.favourable is False and "50%" in row.note
+    assert row.compared_with == target and row.current == result.summary.current
+    assert row.change is None and row.change_pct is None  # no "+-50 %": the standing says it
+    assert row.change_label == "50.00% of the goal" and row.favourable is False  # 88% of the month gone
+    assert "✗ 50.00% of the goal" in card.to_html()
     with pytest.raises(SpecError, match="needs a goal"):
         Scorecard([result], compare="goal")
+
+
+def test_a_level_per_interval_is_compared_per_interval_not_with_the_total(sandbox):
+    result = fetch_metric(MESSAGES, connect(sandbox=sandbox), "this_month", now=NOW)
+    daily = result.data.set_index("date")["value"]
+    level = float(daily.median())  # about half the days stay below it
+    card = Scorecard([result], compare="goal", goals={"Messages": Goal("stay_below", level, "month")})
+    row = card.rows[0]
+    kept = int((daily <= level).sum())
+    assert row.change_label == f"{kept} of {len(daily)} days kept" and 0 < kept < len(daily)
+    assert row.change is None and row.favourable is False  # a day missed: not met
+    assert row.compared_text == f"≤ {level:,.0f} per day" if level.is_integer() else row.compared_text.startswith("≤")
+    html = card.to_html()
+    assert f"{kept} of {len(daily)} days kept" in html and "%</span>" not in html  # never total-vs-level
 
 
 def test_truncated_metrics_say_so(sandbox):
@@ -84,8 +100,8 @@ def test_truncated_metrics_say_so(sandbox):
 def test_formatting_helpers():
     assert (format_number(1234.0), format_number(1234.5), format_number(0.01234), format_number(None)) == (
         "1,234",
-        "1,234.50",
-        "0.01234",
+        "1,234.5",
+        "0.0123",
         "–",
     )
     assert "<polyline" in sparkline_svg([1, 3, 2]) and "<polyline" not in sparkline_svg([1])

@@ -13,6 +13,7 @@ from twibox_nb import library
 from twibox_nb.fetch.connection import connect
 from twibox_nb.library import load_metric
 from twibox_nb.model.spec import Count, Dynamic, Field
+from twibox_nb.model.units import format_value
 from twibox_nb.widgets.builder import MetricBuilder
 
 from ..conftest import NOW, RecordingTransport
@@ -229,7 +230,8 @@ def test_a_syntax_error_and_a_runaway_expression_are_shown_and_the_builder_stays
     assert "twibox-builder-expression-error" in p.error._dom_classes and p.error.layout.display is None
     assert "messages.{&quot;value&quot;: 1\n" + " " * 19 + "^" in p.pointer.value
     assert b.spec.expression is None and b.continue_button.disabled and "the preview failed" in b.nav_note.value
-    assert "Stale preview: the last preview failed" in p.stale.value and f"{good:,.6g}" in p.summary.value
+    shown = format_value(good, b.state.unit)
+    assert "Stale preview: the last preview failed" in p.stale.value and shown in p.summary.value
     b.continue_button.click()  # refused: the typed expression does not compile
     assert b.state.step == "preview" and b.error.value == ""
 
@@ -245,7 +247,8 @@ def test_a_syntax_error_and_a_runaway_expression_are_shown_and_the_builder_stays
     assert time.monotonic() - started < 5
     assert p.error.errors[-1].code in ("timeout", "D1011") and p.error.layout.display is None
     # The last good preview stays, marked stale, as after a syntax error (issue 15)
-    assert b.result is None and b.continue_button.disabled and f"{2 * good:,.6g}" in p.summary.value
+    shown = format_value(2 * good, b.state.unit)
+    assert b.result is None and b.continue_button.disabled and shown in p.summary.value
     assert "Stale preview: the last preview failed" in p.stale.value
     assert not p.preview_button.disabled and not p.reset_button.disabled and b.error.value == ""
     p.reset_button.click()  # usable: back to the generated expression

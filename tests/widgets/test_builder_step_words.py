@@ -14,6 +14,7 @@ from twibox_nb._exceptions import ExpressionError, TwilioAPIError
 from twibox_nb.builder.state import BuilderState
 from twibox_nb.fetch.connection import connect
 from twibox_nb.model.spec import Count, Field
+from twibox_nb.model.units import format_value
 from twibox_nb.widgets._codeeditor import CopyButton
 from twibox_nb.widgets._field_steps import ValueStep
 from twibox_nb.widgets._later_steps import DateStep, DescribeStep, PreviewStep
@@ -191,7 +192,8 @@ def test_customised_as_soon_as_typed_and_a_stale_preview_is_marked(state):
     assert "Generated from your choices" in p.origin.value and p.stale.value == ""
     p.expression.value = p.expression.draft = 'calls.{"value": 1'  # a syntax error
     p.preview_button.click()
-    assert "Stale preview: the last preview failed" in p.stale.value and f"{good:,.6g}" in p.summary.value
+    shown = format_value(good, state.unit)
+    assert "Stale preview: the last preview failed" in p.stale.value and shown in p.summary.value
     p.expression.value = p.expression.draft = typed
     p.preview_button.click()
     assert p.stale.value == "" and state.result.summary.current == pytest.approx(good / 60)

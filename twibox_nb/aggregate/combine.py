@@ -58,7 +58,7 @@ def combine_totals(metric: CalculatedMetric, totals: list[float | None]) -> floa
 def summary_of(metric: CalculatedMetric, current: list[float | None], previous: list[float | None] | None) -> Summary:
     now = combine_totals(metric, current)
     before = combine_totals(metric, previous) if previous is not None else None
-    return summarize(now, before, metric.favourable_trend)
+    return summarize(now, before, metric.favourable_trend, metric.value_unit)
 
 
 def interval_series(result: Any, dimension: str | None = None) -> pd.Series:

@@ -35,6 +35,7 @@ import pandas as pd
 
 from ..model.dates import DateRange, check_interval
 from ..model.twilio_dates import date_keys
+from ..model.units import format_change, format_change_pct, format_value
 
 COLUMNS = ("date", "value", "dimension")
 RFC2822 = "%a, %d %b %Y %H:%M:%S %z"
@@ -202,41 +203,62 @@ def total(frame: pd.DataFrame, aggregation: str) -> float | None:
 
 @dataclass(frozen=True)
 class Summary:
-    """The headline numbers of a metric over a range, compared with another period."""
+    """The headline numbers of a metric over a range, compared with another period.
+
+    ``unit`` is the value's (:mod:`twibox_nb.model.units`): it formats the numbers, and makes a
+    percentage's change one of points.
+
+    >>> print(summarize(88.9926, 87.7866, "up", "percent"))
+    88.99% ▲ +1.2 pt vs 87.79%
+    >>> print(summarize(65.82, 62.7, "down", "USD"))
+    $65.82 ▲ +$3.12 (+5.0%) vs $62.70
+    """
 
     current: float | None
     previous: float | None = None
     change: float | None = None
     change_pct: float | None = None
     favourable: bool | None = None
+    unit: str | None = None
+
+    @property
+    def change_label(self) -> str | None:
+        """The change as the headline says it: in points for a percentage, else in % (or, from 0, in the unit)."""
+        if self.change is None:
+            return None
+        if self.unit == "percent" or self.change_pct is None:
+            return format_change(self.change, self.unit)
+        return format_change_pct(self.change_pct)
 
     def __str__(self) -> str:
         if self.current is None:
             return "no data"
-        text = f"{self.current:,.6g}"
+        text = format_value(self.current, self.unit)
         if self.change is not None:
             arrow = "▲" if self.change > 0 else "▼" if self.change < 0 else "="
-            pct = f" ({self.change_pct:+.1f} %)" if self.change_pct is not None else ""
-            text += f" {arrow} {self.change:+,.6g}{pct} vs {self.previous:,.6g}"
+            relative = self.change_pct is not None and self.unit != "percent"  # a percentage changes in points only
+            text += f" {arrow} {format_change(self.change, self.unit)}"
+            text += f" ({format_change_pct(self.change_pct)})" if relative else ""
+            text += f" vs {format_value(self.previous, self.unit)}"
         return text
 
 
-def summarize(current: float | None, previous: float | None, trend: str) -> Summary:
+def summarize(current: float | None, previous: float | None, trend: str, unit: str | None = None) -> Summary:
     """Compare two totals under a favourable trend (``up`` or ``down``).
 
     >>> summarize(120.0, 100.0, "up")
-    Summary(current=120.0, previous=100.0, change=20.0, change_pct=20.0, favourable=True)
+    Summary(current=120.0, previous=100.0, change=20.0, change_pct=20.0, favourable=True, unit=None)
     >>> summarize(120.0, 100.0, "down").favourable
     False
     >>> summarize(5.0, 0.0, "up").change_pct is None
     True
     """
     if current is None or previous is None:
-        return Summary(current, previous)
+        return Summary(current, previous, unit=unit)
     change = current - previous
     if previous == 0:
         pct = 0.0 if change == 0 else None
     else:
         pct = change / abs(previous) * 100
     favourable = None if change == 0 else (change > 0) == (trend == "up")
-    return Summary(current, previous, change, pct, favourable)
+    return Summary(current, previous, change, pct, favourable, unit)

@@ -18,6 +18,8 @@ opened from a file): from then on it stays theirs.
 'metrics/minutes.json'
 >>> state.set_unit("minutes"); state.value_label
 'Minutes (minutes)'
+>>> state.set_unit("USD"); state.spec.unit
+'USD'
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .._exceptions import ChoiceError, SpecError
 from ..fetch.connection import Connection
 from ..model.secrets import check_saveable
 from ..model.spec import Count, Field, MetricSpec
+from ..model.units import check_unit, guess_unit, unit_title
 from . import preview as previews
 
 __all__ = ["DESCRIBED", "DescribeStep"]
@@ -47,6 +50,7 @@ class DescribeStep:
     preview_range: str
     value: Field | Count | None
     dimension: Field | None
+    first_page: Any
     name: str | None
     later: dict[str, Any]
     saved_path: str | None
@@ -90,24 +94,35 @@ class DescribeStep:
     # --- the unit and the value's label ------------------------------------------------------------
     @property
     def unit(self) -> str | None:
-        """What the value counts in ("minutes", "USD"), as the analyst set it (kept in the file as ``unit``)."""
-        unit = dict(self.later.get("extra", ())).get("unit")
-        return unit if isinstance(unit, str) and unit.strip() else None
+        """What the value counts in ("minutes", "USD"): as the analyst set it (or the file opened said),
+        else as the value's field suggests (:attr:`guessed_unit`)."""
+        return self.later["unit"] if "unit" in self.later else self.guessed_unit
 
     def set_unit(self, unit: str | None) -> None:
-        """Set (or clear, with None or "") the unit of the value: it labels the value's axis and column."""
-        text = (unit or "").strip()
-        if len(text) > 40 or any(ord(c) < 32 for c in text):
-            raise ChoiceError("describe", "unit: a short word or two, such as minutes or USD (at most 40 characters)")
-        extra = [(k, v) for k, v in self.later.get("extra", ()) if k != "unit"]
-        self.later["extra"] = tuple(extra + ([("unit", text)] if text else []))
+        """Set (or clear, with None or "") the unit of the value: it formats the value and titles its axis
+        (see :mod:`twibox_nb.model.units`: count, percent, seconds, minutes, segments, a currency code …)."""
+        try:
+            self.later["unit"] = check_unit("unit", unit)
+        except SpecError as exc:
+            raise ChoiceError("describe", f"unit: {exc.detail}") from None
+
+    @property
+    def guessed_unit(self) -> str | None:
+        """The unit the value's field suggests (price: the record's currency; duration: seconds; a count: count).
+
+        None once the expression is customised: it may turn the field into something else (seconds into
+        minutes), so only the analyst can say what it is then."""
+        if self.value is None or self.later.get("expression"):
+            return None
+        field = self.value.path if isinstance(self.value, Field) else None
+        records = self.first_page.records if self.first_page is not None else []
+        return guess_unit(field, records[0] if records else None, aggregation=str(self.later.get("aggregation", "sum")))
 
     @property
     def value_label(self) -> str:
         """The value's label (the chart's axis title, the table's header): the metric's name, with
         the unit when one is set; never the raw field, which a customised expression may transform."""
-        name = self.name or self.default_name
-        return f"{name} ({self.unit})" if self.unit else name
+        return unit_title(self.name or self.default_name, self.unit)
 
     # --- where the file goes ---------------------------------------------------------------------
     @property

@@ -139,7 +139,7 @@ the endpoint path: Twilio has no list there.', 'https://www.twilio.com/docs/erro
 
 # The MetricSpec fields steps 5–6 edit (and ``extra``, which no step edits): kept as loaded
 # (from_spec) so that a round trip changes nothing, and MetricSpec's defaults otherwise.
-_LATER = ("expression", "description", "aggregation", "favourable_trend", "date_range", "interval", "extra")
+_LATER = ("expression", "description", "aggregation", "unit", "favourable_trend", "date_range", "interval", "extra")
 
 
 class BuilderState(RequestStep, FieldSteps, PreviewStep, DescribeStep):
@@ -360,7 +360,7 @@ class BuilderState(RequestStep, FieldSteps, PreviewStep, DescribeStep):
             value=self.value if self.value is not None else Count(),
             dimension=self.dimension,
             date=self.date if self.date is not None else self.default_date,
-            **self.later,
+            **{**self.later, "unit": self.unit},  # the unit set, else the one the value's field suggests
         )
 
     def summary(self) -> list[tuple[str, str]]:

@@ -44,7 +44,7 @@ __all__ = [
 FOLDER = Path(__file__).parent
 #: The data sources, in the order the listing shows them.
 DATA_SOURCES = ("Messaging", "Voice", "Usage & billing", "Account", "Phone numbers", "Monitor")
-COLUMNS = ("name", "data_source", "description", "endpoint", "aggregation", "favourable_trend", "date_range",
+COLUMNS = ("name", "data_source", "description", "endpoint", "aggregation", "unit", "favourable_trend", "date_range",
            "interval", "slug")  # fmt: skip
 
 
@@ -291,6 +291,7 @@ def list() -> pd.DataFrame:  # noqa: A001  (the library's listing, as in ``libra
                 "description": metric.description,
                 "endpoint": _endpoint(metric),
                 "aggregation": metric.aggregation,
+                "unit": metric.value_unit,
                 "favourable_trend": metric.favourable_trend,
                 "date_range": metric.date_range,
                 "interval": metric.interval,

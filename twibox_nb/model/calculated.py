@@ -12,7 +12,10 @@ File format (the ``"twibox_metric": 1`` contract, with a ``calculated`` key inst
     {"twibox_metric": 1, "name": "Delivery rate", "description": "…",
      "calculated": {"op": "ratio", "scale": 100,
                     "inputs": [{"library": "Messages delivered"}, {"library": "Messages sent"}]},
-     "favourable_trend": "up", "date_range": "last_30_days", "interval": "day"}
+     "unit": "percent", "favourable_trend": "up", "date_range": "last_30_days", "interval": "day"}
+
+Without ``unit``, a ratio scaled by 100 is a percentage, and a sum or a difference of inputs that
+share a unit has that unit (see :attr:`CalculatedMetric.value_unit`).
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ from typing import Any, Literal
 from .._exceptions import DateRangeError, SpecError
 from .dates import INTERVALS, resolve_range, shown
 from .spec import SCHEMA_VERSION, MetricFile, MetricSpec, parse_json
+from .units import check_unit
 
 Op = Literal["ratio", "difference", "sum"]
 OPS: tuple[str, ...] = ("ratio", "difference", "sum")
 ADDITIVE = ("sum", "count")
-_KNOWN = ("twibox_metric", "name", "description", "calculated", "favourable_trend", "date_range", "interval")
+_KNOWN = ("twibox_metric", "name", "description", "calculated", "unit", "favourable_trend", "date_range", "interval")
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,11 @@ class CalculatedMetric(MetricFile):
     scale: float = 1.0
     refs: tuple[str | None, ...] = ()  # library names the inputs were loaded from (kept on save)
     extra: tuple[tuple[str, Any], ...] = ()
+    unit: str | None = None  # None: see value_unit
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", tuple(self.inputs))
+        object.__setattr__(self, "unit", check_unit("unit", self.unit))
         if not self.refs:
             object.__setattr__(self, "refs", (None,) * len(self.inputs))
         if not isinstance(self.name, str) or not self.name.strip():
@@ -109,6 +115,17 @@ class CalculatedMetric(MetricFile):
     def dimension(self):
         return self.inputs[0].dimension
 
+    @property
+    def value_unit(self) -> str | None:
+        """The unit the value is in: the file's ``unit``, else ``percent`` for a ratio scaled by 100,
+        else the inputs' shared unit for a sum or a difference (None when they differ)."""
+        if self.unit is not None:
+            return self.unit
+        if self.op == "ratio":
+            return "percent" if self.scale == 100 else None
+        units = {m.unit for m in self.inputs}
+        return units.pop() if len(units) == 1 and self.scale == 1 else None
+
     # --- JSON ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         inputs = [{"library": ref} if ref else m.to_dict() for m, ref in zip(self.inputs, self.refs, strict=True)]
@@ -154,6 +171,7 @@ class CalculatedMetric(MetricFile):
             scale=calc.get("scale", 1.0),
             refs=tuple(refs),
             extra=tuple((k, v) for k, v in data.items() if k not in _KNOWN),
+            unit=data.get("unit"),
         )
 
     @classmethod

@@ -14,12 +14,19 @@ The file format (``"twibox_metric": 1``) is a contract other tools read and writ
       "dimension": {"field": "status"},    # or null
       "date": {"field": "date_sent"},      # or {"dynamic": true}
       "expression": null,                  # or the customised JSONata text (then authoritative)
-      "aggregation": "sum", "favourable_trend": "up",
-      "date_range": "last_30_days", "interval": "day"
+      "aggregation": "sum", "unit": "count",  # unit: optional, see model/units.py
+      "favourable_trend": "up", "date_range": "last_30_days", "interval": "day"
     }
 
 Keys other tools add are kept and written back unchanged. A spec never holds a credential:
 headers and parameters that carry one are refused.
+
+Version rules. The version changes only when a reader of the old version would misread a new
+file. An optional key whose absence keeps the old meaning is added without a new version: files
+without it read as before, and an older twibox_nb keeps it as a key it does not know and writes
+it back unchanged. ``unit`` came that way: a file without one has a plain number as its value
+(formatted without a unit), and ``unit`` is written only when set, so an old file read and saved
+again stays byte for byte the same.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from .._exceptions import DateRangeError, SpecError
 from .._files import atomic_write_text
 from .dates import INTERVALS, resolve_range, shown, tokens_in
 from .secrets import check_saveable
+from .units import check_unit
 
 SCHEMA_VERSION = 1
 Aggregation = Literal["latest", "sum", "min", "max", "average", "count"]
@@ -248,7 +256,7 @@ class RequestSpec:
 
 _KNOWN_KEYS = (
     "twibox_metric", "name", "description", "request", "value", "dimension", "date", "expression",
-    "aggregation", "favourable_trend", "date_range", "interval",
+    "aggregation", "unit", "favourable_trend", "date_range", "interval",
 )  # fmt: skip
 
 
@@ -267,6 +275,7 @@ class MetricFile:
             "name": me.name,
             "description": me.description,
             **body,
+            **({"unit": me.unit} if me.unit is not None else {}),
             "favourable_trend": me.favourable_trend,
             "date_range": me.date_range,
             "interval": me.interval,
@@ -309,10 +318,12 @@ class MetricSpec(MetricFile):
     date_range: str = "last_30_days"
     interval: str = "day"
     extra: tuple[tuple[str, Any], ...] = ()  # keys other tools wrote, kept as they were
+    unit: str | None = None  # what the value counts in: "USD", "percent", "seconds" … (model/units.py)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise SpecError("name", "a metric needs a name")
+        object.__setattr__(self, "unit", check_unit("unit", self.unit))
         if not isinstance(self.description, str):
             raise SpecError("description", "must be text")
         if not isinstance(self.request, RequestSpec):
@@ -381,11 +392,17 @@ class MetricSpec(MetricFile):
             date_range=data.get("date_range", "last_30_days"),
             interval=data.get("interval", "day"),
             extra=tuple((k, v) for k, v in data.items() if k not in _KNOWN_KEYS),
+            unit=data.get("unit"),
         )
 
     @classmethod
     def from_json(cls, text: str) -> MetricSpec:
         return cls.from_dict(parse_json(text))
+
+    @property
+    def value_unit(self) -> str | None:
+        """The unit the value is in (the file's ``unit``): the same question a calculated metric answers."""
+        return self.unit
 
     def replace(self, **changes: Any) -> MetricSpec:
         """A copy with some fields changed (specs are immutable)."""

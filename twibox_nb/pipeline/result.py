@@ -160,7 +160,7 @@ def metric_result(
     and ``previous`` under the metric's favourable trend, unless one is given (a calculated metric's,
     from its inputs' totals)."""
     if summary is None:
-        summary = summarize(current.total, previous.total if previous else None, spec.favourable_trend)
+        summary = summarize(current.total, previous.total if previous else None, spec.favourable_trend, spec.value_unit)
     return MetricResult(
         spec=spec, source=source, is_sandbox=is_sandbox, interval=interval, fetched_at=fetched_at,
         expression=expression, current=current, previous=previous, summary=summary, warnings=tuple(warnings),

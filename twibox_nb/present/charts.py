@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import altair as alt
 import pandas as pd
 
+from ..model.units import currency_affixes, format_value, is_currency_unit, unit_title
 from .chart_data import SUMMABLE, ChartData, chart_data, period_label
 from .chart_export import enable_offline_rendering, save_chart, to_html, to_png, to_svg
 from .goals import Goal, goal_progress
@@ -112,7 +113,7 @@ def metric_chart(
     if badge is not None:
         layers.append(_badge_layer(*badge, width=width))
     if goal is not None:
-        layers.extend(_goal_layers(float(goal)))
+        layers.extend(_goal_layers(float(goal), _unit(result)))
     heading = alt.TitleParams(
         text=title if title is not None else result.spec.name,
         subtitle=_subtitle(result, data, shaded) + ([str(progress)] if progress is not None else []),
@@ -178,15 +179,37 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out.to_dict(orient="records")
 
 
+def _unit(result: MetricResult) -> str | None:
+    return getattr(result.spec, "value_unit", None)
+
+
 def _value_title(result: MetricResult) -> str:
-    spec: Any = result.spec
-    if getattr(spec, "inputs", None) is not None:
-        return spec.name
-    value = getattr(spec, "value", None)
-    path = getattr(value, "path", None)
-    if path is None:
-        return "records" if spec.aggregation in ("sum", "count") else spec.aggregation
-    return f"{spec.aggregation} of {path}"
+    """The value axis's title: the metric's name and its unit, never the raw field (a customised
+    expression may have changed what the field holds)."""
+    return unit_title(result.spec.name, _unit(result))
+
+
+def _value_axis(result: MetricResult) -> alt.Axis:
+    """Tick labels in the value's unit: ``$20``, ``85%``, ``1,200 segments``; durations say theirs in the title."""
+    unit = _unit(result)
+    number = f"format(datum.value, '{NUMBER}')"
+    if is_currency_unit(unit):
+        before, after = (_vega_text(a) for a in currency_affixes(unit))
+        return alt.Axis(labelExpr=f"{before} + {number} + {after}")
+    if unit == "percent":
+        return alt.Axis(labelExpr=f"{number} + '%'")
+    return alt.Axis(format=NUMBER)
+
+
+def _vega_text(text: str) -> str:
+    """A Vega expression string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _with_text(frame: pd.DataFrame, result: MetricResult) -> pd.DataFrame:
+    """``frame`` with ``value_text``: each value as the scorecard and the summary write it, for tooltips."""
+    unit = _unit(result)
+    return frame.assign(value_text=[format_value(v, unit) for v in frame["value"].tolist()])
 
 
 def _dimension_title(result: MetricResult) -> str:
@@ -211,16 +234,16 @@ def _main_layer(result: MetricResult, data: ChartData, kind: Kind, stacked: bool
     tooltip = [alt.Tooltip("period:N", title=result.interval)]
     if data.labels is not None:
         tooltip.append(alt.Tooltip("dimension:N", title=_dimension_title(result)))
-    tooltip += [alt.Tooltip("value:Q", title=_value_title(result), format=NUMBER), alt.Tooltip("status:N")]
+    tooltip += [alt.Tooltip("value_text:N", title=_value_title(result)), alt.Tooltip("status:N")]
     encoding: dict[str, Any] = {
         "x": _x(x_scale, "date" if kind == "bar" else "mid"),
-        "y": alt.Y("value:Q", title=_value_title(result), stack="zero" if stacked else None),
+        "y": alt.Y("value:Q", title=_value_title(result), stack="zero" if stacked else None, axis=_value_axis(result)),
         "tooltip": tooltip,
     }
     if data.labels is not None:
         encoding["color"] = _colour(data).legend(title=_dimension_title(result))
         encoding["order"] = alt.Order("rank:Q")
-    chart = alt.Chart(alt.InlineData(values=_records(data.main)))
+    chart = alt.Chart(alt.InlineData(values=_records(_with_text(data.main, result))))
     if kind == "bar":
         encoding["x2"] = alt.X2("end:T")
         solid = 0.6 if data.labels is not None and not stacked else 1.0  # unstacked bars overlap: see through
@@ -245,7 +268,7 @@ def _previous_layer(result: MetricResult, data: ChartData, kind: Kind, stacked: 
     tooltip = [alt.Tooltip("series:N", title="compared with"), alt.Tooltip("period:N", title=result.interval)]
     if coloured:
         tooltip.append(alt.Tooltip("dimension:N", title=_dimension_title(result)))
-    tooltip.append(alt.Tooltip("value:Q", title=_value_title(result), format=NUMBER))
+    tooltip.append(alt.Tooltip("value_text:N", title=_value_title(result)))
     encoding: dict[str, Any] = {
         "x": _x(x_scale, "date" if kind == "bar" else "mid"),
         "y": alt.Y("value:Q"),
@@ -256,7 +279,7 @@ def _previous_layer(result: MetricResult, data: ChartData, kind: Kind, stacked: 
     }
     if coloured:
         encoding["color"] = _colour(data).legend(None)
-    chart = alt.Chart(alt.InlineData(values=_records(frame)))
+    chart = alt.Chart(alt.InlineData(values=_records(_with_text(frame, result))))
     if kind == "bar":  # a dashed segment across each bar at last period's level
         encoding["x2"] = alt.X2("end:T")
         return chart.mark_rule(strokeWidth=2, color=PREVIOUS_COLOUR, opacity=0.85).encode(**encoding)
@@ -292,8 +315,7 @@ def _badge(result: MetricResult) -> tuple[str, str] | None:
         text = f"= no change vs {label}"
     else:
         arrow = "▲" if summary.change > 0 else "▼"
-        amount = f"{summary.change_pct:+.1f} %" if summary.change_pct is not None else f"{summary.change:+,.6g}"
-        text = f"{arrow} {amount} vs {label}"
+        text = f"{arrow} {summary.change_label} vs {label}"
     if result.truncated:  # a change computed from missing records must not read as a fact
         text += " (incomplete data)"
     colour = NEUTRAL if summary.favourable is None else FAVOURABLE if summary.favourable else UNFAVOURABLE
@@ -309,10 +331,11 @@ def _badge_layer(text: str, colour: str, *, width: int) -> alt.Chart:
     )
 
 
-def _goal_layers(goal: float) -> list[alt.Chart]:
-    base = alt.Chart(alt.InlineData(values=[{"goal": goal, "label": f"goal {goal:,.6g}"}]))
+def _goal_layers(goal: float, unit: str | None) -> list[alt.Chart]:
+    text = format_value(goal, unit)
+    base = alt.Chart(alt.InlineData(values=[{"goal": goal, "label": f"goal {text}", "goal_text": text}]))
     rule = base.mark_rule(color="#333333", strokeDash=[6, 4], strokeWidth=1.5).encode(
-        y=alt.Y("goal:Q"), tooltip=[alt.Tooltip("goal:Q", format=NUMBER)]
+        y=alt.Y("goal:Q"), tooltip=[alt.Tooltip("goal_text:N", title="goal")]
     )
     # on the left: the change badge holds the top right
     label = base.mark_text(align="left", baseline="bottom", dx=4, dy=-3, color="#333333").encode(

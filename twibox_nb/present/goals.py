@@ -25,6 +25,7 @@ from .._exceptions import SpecError
 from ..aggregate.combine import interval_series
 from ..aggregate.frames import total
 from ..model.dates import DateRange, resolve_range
+from ..model.units import format_value
 
 GoalKind = Literal["reach", "stay_above", "stay_below"]
 TIMEFRAMES = {"month": "this_month", "quarter": "this_quarter", "year": "this_year"}
@@ -69,11 +70,37 @@ class GoalProgress:
     on_track: bool
     elapsed: float  # share of the timeframe that has passed
     missed: tuple[pd.Timestamp, ...] = ()
+    unit: str | None = None  # the metric's (model/units.py): the target reads in it
+    intervals: int = 0  # stay_*: the intervals with a value so far
+    interval: str = "day"  # stay_*: what one interval is
+
+    @property
+    def kept(self) -> int:
+        """stay_*: the intervals that kept to the level."""
+        return self.intervals - len(self.missed)
+
+    @property
+    def target_text(self) -> str:
+        """The target as people read it: ``$2.50``; a level per interval says so (``≤ $2.50 per day``)."""
+        target = format_value(self.goal.target, self.unit)
+        if self.goal.kind == "reach":
+            return target
+        return f"{'≥' if self.goal.kind == 'stay_above' else '≤'} {target} per {self.interval}"
+
+    @property
+    def standing(self) -> str:
+        """Like for like: a total against a total (``82% of the goal``), a level per interval by the
+        intervals that kept to it (``26 of 30 days kept``)."""
+        if self.goal.kind == "reach":
+            return "no data" if self.value is None else f"{format_value(self.progress * 100, 'percent')} of the goal"
+        plural = self.interval if self.intervals == 1 else f"{self.interval}s"
+        return f"{self.kept} of {self.intervals} {plural} kept"
 
     def __str__(self) -> str:
         verb = {"reach": "reach", "stay_above": "stay above", "stay_below": "stay below"}[self.goal.kind]
         state = "met" if self.met else ("on track" if self.on_track else "behind")
-        return f"goal: {verb} {self.goal.target:,.6g} ({self.goal.timeframe}): {self.progress:.0%} — {state}"
+        target = format_value(self.goal.target, self.unit)
+        return f"goal: {verb} {target} ({self.goal.timeframe}): {self.standing} — {state}"
 
 
 def goal_progress(
@@ -88,10 +115,11 @@ def goal_progress(
     series = series[(series.index >= pd.Timestamp(timeframe.start)) & (series.index < pd.Timestamp(timeframe.end))]
     down = result.spec.favourable_trend == "down"
     additive = result.spec.aggregation in ("sum", "count")
+    unit = getattr(result.spec, "value_unit", None)
     if goal.kind == "reach":
         value = result.summary.current if dimension is None else _dimension_total(result, dimension, timeframe)
         if value is None:
-            return GoalProgress(goal, None, 0.0, False, False, elapsed)
+            return GoalProgress(goal, None, 0.0, False, False, elapsed, unit=unit)
         if down:
             progress = 1.0 if value <= goal.target else (goal.target / value if value else 1.0)
             met = value <= goal.target
@@ -100,13 +128,14 @@ def goal_progress(
             progress = value / goal.target if goal.target else (1.0 if value >= 0 else 0.0)
             met = value >= goal.target
             on_track = met or value >= (goal.target * elapsed if additive else goal.target)
-        return GoalProgress(goal, value, progress, met, on_track, elapsed)
+        return GoalProgress(goal, value, progress, met, on_track, elapsed, unit=unit)
     present = series.dropna()
     ok = present >= goal.target if goal.kind == "stay_above" else present <= goal.target
     missed = tuple(present.index[~ok])
     progress = float(ok.mean()) if len(ok) else 0.0
     latest = float(present.iloc[-1]) if len(present) else None
-    return GoalProgress(goal, latest, progress, not missed and len(ok) > 0, not missed, elapsed, missed)
+    return GoalProgress(goal, latest, progress, not missed and len(ok) > 0, not missed, elapsed, missed, unit=unit,
+                        intervals=len(ok), interval=result.interval)  # fmt: skip
 
 
 def _dimension_total(result: Any, dimension: str, timeframe: DateRange) -> float | None:

@@ -18,8 +18,8 @@ import pandas as pd
 
 from .._exceptions import SpecError
 from ..aggregate.combine import interval_series
-from ..aggregate.frames import summarize
 from ..fetch.connection import SANDBOX_LABEL, Connection
+from ..model.units import format_change, format_change_pct, format_value
 from .goals import Goal, goal_progress
 
 ScorecardCompare = Literal["previous_period", "same_period_last_year", "goal"]
@@ -37,15 +37,30 @@ class ScorecardRow:
     trend: str
     sparkline: tuple[float, ...]
     note: str = ""  # truncation, goal progress …
+    unit: str | None = None  # the value's (model/units.py): formats the numbers; a percentage changes in points
+    standing: str = ""  # against a goal: "26 of 30 days kept", "82.00% of the goal" (then there is no change)
+    compared_text: str = ""  # how the compared-with cell reads, when not a plain value ("≤ $2.50 per day")
+
+    @property
+    def change_label(self) -> str:
+        """``+1.4%``; ``+1.2 pt`` for a percentage; the change in the unit when there is no % (from 0);
+        against a goal, where the metric stands (like for like: a level per interval by its intervals)."""
+        if self.standing:
+            return self.standing
+        if self.change is None:
+            return "–"
+        if self.unit == "percent" or self.change_pct is None:
+            return format_change(self.change, self.unit)
+        return format_change_pct(self.change_pct)
 
 
-def format_number(value: float | None) -> str:
-    """``1234.5`` → ``"1,234.5"``; whole numbers without decimals; None → ``"–"``."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:,.4g}"
+def format_number(value: float | None, unit: str | None = None) -> str:
+    """``value`` in ``unit`` as the scorecard shows it (:func:`twibox_nb.model.units.format_value`).
+
+    >>> format_number(1234.5), format_number(65.82, "USD"), format_number(None)
+    ('1,234.5', '$65.82', '–')
+    """
+    return format_value(value, unit)
 
 
 def sparkline_svg(values: Sequence[float], colour: str = "#0969da", width: int = 120, height: int = 28) -> str:
@@ -131,15 +146,17 @@ class Scorecard:
         spark = tuple(float(v) for v in series.tolist())
         note = "incomplete: " + result.current.report.summary() if result.truncated else ""
         if self.compare == "goal":
-            goal = self.goals[spec.name]
-            progress = goal_progress(goal, result)
-            s = summarize(result.summary.current, float(goal.target), spec.favourable_trend)
-            note = (note + "; " if note else "") + str(progress)
-            return ScorecardRow(spec.name, s.current, s.previous, s.change, s.change_pct, s.favourable,
-                                spec.favourable_trend, spark, note)  # fmt: skip
+            # Like for like: a total goal (reach) against the range's total, a level per interval
+            # (stay above/below) by the share of intervals that kept to it, never against the total.
+            progress = goal_progress(self.goals[spec.name], result)
+            good = progress.met or (progress.on_track and progress.goal.kind == "reach")
+            return ScorecardRow(
+                spec.name, result.summary.current, float(progress.goal.target), None, None, good,
+                spec.favourable_trend, spark, note, spec.value_unit, progress.standing, progress.target_text,
+            )  # fmt: skip
         s = result.summary
         return ScorecardRow(spec.name, s.current, s.previous, s.change, s.change_pct, s.favourable,
-                            spec.favourable_trend, spark, note)  # fmt: skip
+                            spec.favourable_trend, spark, note, spec.value_unit)  # fmt: skip
 
     @property
     def is_sandbox(self) -> bool:
@@ -152,9 +169,11 @@ class Scorecard:
                 {
                     "metric": r.name,
                     "current": r.current,
+                    "unit": r.unit,
                     "compared_with": r.compared_with,
                     "change": r.change,
                     "change_pct": r.change_pct,
+                    "change_label": r.change_label,
                     "favourable": r.favourable,
                     "note": r.note,
                 }
@@ -162,13 +181,19 @@ class Scorecard:
             ]
         )
 
+    @staticmethod
+    def _compared(row: ScorecardRow) -> str:
+        return row.compared_text or format_number(row.compared_with, row.unit)
+
     def _change_cell(self, row: ScorecardRow) -> str:
+        if row.standing:
+            mark, colour = ("✓" if row.favourable else "✗"), COLOURS[row.favourable]
+            return f'<span style="color:{colour};font-weight:600">{mark} {html.escape(row.standing)}</span>'
         if row.change is None:
             return '<span style="color:#6e7781">–</span>'
         arrow = "▲" if row.change > 0 else "▼" if row.change < 0 else "="
-        pct = f" {row.change_pct:+.1f}%" if row.change_pct is not None else ""
         colour = COLOURS[row.favourable]
-        return f'<span style="color:{colour};font-weight:600">{arrow}{pct}</span>'
+        return f'<span style="color:{colour};font-weight:600">{arrow} {html.escape(row.change_label)}</span>'
 
     def to_html(self) -> str:
         """Self-contained HTML (inline styles and SVG only), fit to paste into an email."""
@@ -184,8 +209,8 @@ class Scorecard:
             rows.append(
                 "<tr>"
                 f'<td style="{cell};text-align:left">{html.escape(row.name)}{note}</td>'
-                f'<td style="{cell};font-size:16px;font-weight:600">{format_number(row.current)}</td>'
-                f'<td style="{cell};color:#57606a">{format_number(row.compared_with)}</td>'
+                f'<td style="{cell};font-size:16px;font-weight:600">{format_number(row.current, row.unit)}</td>'
+                f'<td style="{cell};color:#57606a">{html.escape(self._compared(row))}</td>'
                 f'<td style="{cell}">{self._change_cell(row)}</td>'
                 f'<td style="{cell}">{sparkline_svg(row.sparkline, line)}</td>'
                 "</tr>"
@@ -218,6 +243,6 @@ class Scorecard:
     def __repr__(self) -> str:
         lines = [f"Scorecard: {self.title}" + (" (SANDBOX demo data)" if self.is_sandbox else "")]
         for row in self.rows:
-            change = f"{row.change_pct:+.1f} %" if row.change_pct is not None else "–"
-            lines.append(f"  {row.name}: {format_number(row.current)} vs {format_number(row.compared_with)} ({change})")
+            lines.append(f"  {row.name}: {format_number(row.current, row.unit)} vs {self._compared(row)} "
+                         f"({row.change_label})")
         return "\n".join(lines)

@@ -19,11 +19,14 @@ from ..builder.state import BuilderState
 from ..builder.token_menu import PREVIEW_RANGES, range_text
 from ..model.dates import INTERVALS
 from ..model.spec import AGGREGATIONS, Dynamic
+from ..model.units import KNOWN_UNITS, format_value
 from ._codeeditor import code_editor_widget, copy_button_widget
 from ._common import NOTE_STYLE, OK_STYLE, ErrorArea, classed, esc
 from ._field_steps import WARN_STYLE, Guard, _ChoiceStep
 
 CHART_SIZE = {"width": 480, "height": 180}
+#: The units the Describe step offers (any other word, or another currency code, may be typed).
+UNIT_CHOICES = (*KNOWN_UNITS, "USD", "EUR", "GBP")
 AGGREGATION_HELP = {
     "latest": "latest: the most recent value in each interval (a balance, a level)",
     "sum": "sum: add the values up (counts, costs)",
@@ -221,17 +224,17 @@ class PreviewStep(widgets.VBox):
             self.summary.value = self.table.value = self.chart.value = ""
             return
         spec = result.spec
-        value = "no data" if result.summary.current is None else f"{result.summary.current:,.6g}"
-        unit = f" {esc(self.state.unit)}" if self.state.unit else ""
+        unit = self.state.unit
+        value = "no data" if result.summary.current is None else format_value(result.summary.current, unit)
         self.summary.value = (
             f"<div style='margin-top:6px'><b>Preview</b> {esc(range_text(result.date_range))} by "
             f"{esc(result.interval)} · {esc(spec.aggregation)}: "
-            f"<b class='twibox-builder-preview-total'>{esc(value)}</b>{unit} · "
+            f"<b class='twibox-builder-preview-total'>{esc(value)}</b> · "
             f"{len(result.rows):,} rows from {result.records:,} records</div>"
         )
         frame = self.state.preview_table(result=result)
         shown = frame.to_html(
-            index=False, border=0, classes="twibox-builder-preview-rows", float_format="{:,.6g}".format
+            index=False, border=0, classes="twibox-builder-preview-rows", float_format=lambda v: format_value(v, unit)
         )
         more = len(result.data) - len(frame)
         tail = f"<div style='{NOTE_STYLE}'>… {more:,} more rows in builder.result.data</div>" if more > 0 else ""
@@ -306,7 +309,10 @@ class DescribeStep(widgets.VBox):
         )
         self.interval = classed(widgets.Dropdown(description="Interval", options=list(INTERVALS)), "builder-interval")
         self.unit = classed(
-            widgets.Text(description="Unit", continuous_update=False, placeholder="minutes, USD … (optional)"),
+            widgets.Combobox(
+                description="Unit", options=list(UNIT_CHOICES), ensure_option=False, continuous_update=False,
+                placeholder="count, percent, seconds, USD … (optional)",
+            ),
             "builder-unit",
         )
         self.note = classed(widgets.HTML(), "builder-describe-note")
@@ -441,12 +447,11 @@ class DescribeStep(widgets.VBox):
             self.value.value = ""
             return
         current = result.summary.current
-        shown = "no data" if current is None else f"{current:,.6g}"
-        unit = f" {self.state.unit}" if self.state.unit else ""
+        shown = "no data" if current is None else format_value(current, self.state.unit)
         self.value.value = (
             f"<div style='{NOTE_STYLE}'>{esc(self.state.value_label)} over the preview range "
             f"({esc(range_text(result.date_range))}): <b class='twibox-builder-describe-total'>{esc(shown)}</b>"
-            f"{esc(unit)} ({esc(result.spec.aggregation)}); "
+            f" ({esc(result.spec.aggregation)}); "
             "<code>builder.result</code> holds the preview, <code>builder.spec</code> the metric.</div>"
         )
 
