@@ -5,11 +5,13 @@ library's "Messages by status". The kernel cannot reach the user's clipboard, so
 (an anywidget whose JavaScript ships in the package) writes the lines with the browser's
 Clipboard API and says "Copied", which the kernel hears back and shows too. The page granted
 clipboard access reads the clipboard to check it holds exactly the lines shown; a page that is
-refused says why instead of pretending.
+refused says why instead of pretending. A builder reopened from the same metric does the same with
+its own "Copy as code" toggle (the lines shown under the navigation, and its "Copy to clipboard").
 """
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 from playwright.sync_api import expect
 
@@ -20,11 +22,25 @@ from twibox_nb.fetch.connection import connect
 from .conftest import FRONT_ENDS
 
 NOTEBOOK = "ui/copy_code.ipynb"
+BUILDER = "ui/copy_from_builder.ipynb"
+BUILDER_CELL = """\
+from datetime import datetime, timezone
+import twibox_nb as tb
+
+NOW = datetime(2026, 11, 27, 15, 30, tzinfo=timezone.utc)
+conn = tb.connect(sandbox=tb.Sandbox(seed=7, now=NOW))
+builder = tb.MetricBuilder.from_spec(tb.library.get("Messages by status"), conn, now=NOW)
+builder
+"""
 
 
-def open_notebook(page, front_end) -> None:
+def expected_lines() -> str:
+    return BuilderState.from_spec(library.get("Messages by status"), connect(sandbox=True)).copy_as_code()
+
+
+def open_notebook(page, front_end, path: str = NOTEBOOK) -> None:
     expect.set_options(timeout=120_000)
-    front_end.open(page, NOTEBOOK)
+    front_end.open(page, path)
     tracebacks = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
     assert tracebacks.count() == 0, tracebacks.first.inner_text()
 
@@ -37,7 +53,7 @@ def test_copy_as_code_puts_the_lines_on_the_clipboard(front_end, page, shots):
     button = page.locator(".twibox-builder-copy-code button")
     expect(button).to_have_text("Copy as code")
     shown = page.locator(".twibox-builder-describe-code-text").inner_text()
-    expected = BuilderState.from_spec(library.get("Messages by status"), connect(sandbox=True)).copy_as_code()
+    expected = expected_lines()
     assert shown.strip() == expected.strip() and "tb.fetch_metric(spec, conn" in shown
     button.click()
     expect(page.locator(".twibox-builder-copy-code .twibox-copy-status")).to_have_text("Copied")
@@ -68,3 +84,28 @@ def test_a_refused_copy_says_why(front_end, page, shots):
     )
     assert lines == 1, f"the button's label takes {lines} lines"
     page.locator(".twibox-builder-copy-code").screenshot(path=str(shots / f"copy-{front_end.name}-refused.png"))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("front_end", FRONT_ENDS, indirect=True)
+def test_the_builders_copy_as_code_puts_its_lines_on_the_clipboard(front_end, page, shots):
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(BUILDER_CELL)]), front_end.root / BUILDER)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=front_end.url)
+    open_notebook(page, front_end, BUILDER)
+    builder = page.locator(".twibox-builder").first
+    builder.locator(".twibox-builder-code-toggle").click()
+    shown = builder.locator(".twibox-builder-code pre")
+    expect(shown).to_be_visible()
+    assert shown.inner_text().strip() == expected_lines().strip()
+    # Shown as code in every front end: the code font, lines not spaced apart (Voila's page once had both wrong).
+    font, line, size = shown.evaluate(
+        "p => [getComputedStyle(p).fontFamily, getComputedStyle(p).lineHeight,"
+        " parseFloat(getComputedStyle(p).fontSize)]"
+    )
+    assert "mono" in font.lower() and float(line.removesuffix("px")) <= 1.6 * size, (font, line, size)
+    button = builder.locator(".twibox-copy button", has_text="Copy to clipboard")
+    button.click()
+    expect(builder.locator(".twibox-copy .twibox-copy-status")).to_have_text("Copied")
+    builder.screenshot(path=str(shots / f"copy-{front_end.name}-builder.png"))
+    assert page.evaluate("navigator.clipboard.readText()") == expected_lines()
+    assert not front_end.blocked(page), page.blocked

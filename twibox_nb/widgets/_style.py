@@ -1,15 +1,16 @@
 """The builder's own CSS: it fits a laptop's JupyterLab (1280 px with the file browser open, and 1024 px).
 
-ipywidgets gives every HTML widget a 28 px line height, buttons a fixed width that ellipsizes
-longer labels, drop-down menus a fixed width that cuts a longer choice, and boxes that never wrap;
-textareas use the browser's monospace font. Inside a builder (``.twibox-builder``) these rules
-instead let notes read as text, keep every button label whole, make the preview range's menu as
-wide as its longest choice ("last 7 days (2026-11-20 → 2026-11-27, end excluded)"), wrap rows of
-controls at the output area's edge, keep the step pills on one row (smaller where the builder is
-narrow; narrower still, the pills other than the current one show their number only, their step's
-name in the tooltip), keep each date of the preview table on one line (the table scrolls in its
-own box, so Back and Continue stay near), and let the preview chart shrink to the width it has
-instead of being cut.
+ipywidgets gives every HTML widget a 28 px line height, buttons a fixed width that ellipsizes longer
+labels, drop-down menus a fixed width that cuts a longer choice, and boxes that never wrap;
+textareas use the browser's monospace font; Voila's page lacks JupyterLab's themed container, so a
+``<pre>`` there takes the widget's UI font and 28 px lines. Inside a builder (``.twibox-builder``)
+these rules instead let notes read as text, keep every button label whole, make the preview range's
+menu as wide as its longest choice ("last 7 days (2026-11-20 → 2026-11-27, end excluded)"), show
+code blocks in the code font with code lines everywhere, wrap rows of controls at the output area's
+edge, keep the step pills on one row (smaller where the builder is narrow; narrower still, the pills
+other than the current one show their number only, their step's name in the tooltip), keep each date
+of the preview table on one line (the table scrolls in its own box, so Back and Continue stay near),
+and let the preview chart shrink to the width it has instead of being cut.
 
 >>> "twibox-steps-ab12" in title_html(".twibox-steps-ab12", "")
 True
@@ -39,6 +40,7 @@ BUILDER_CSS = f"""
 }}
 {B} .twibox-builder-preview-range {{width: auto !important; min-width: 420px; max-width: 100%}}
 {B} .twibox-builder-preview-range > select {{flex: 0 1 auto; width: auto}}
+{B} pre {{font-family: var(--jp-code-font-family, monospace); line-height: var(--jp-code-line-height, 1.4)}}
 {B} .twibox-code {{max-width: 100%}}
 {B} .twibox-builder-preview-rows th, {B} .twibox-builder-preview-rows td {{white-space: nowrap; padding: 1px 8px 1px 0;
   line-height: 1.4}}
