@@ -119,7 +119,15 @@ function render({ model, el }) {
   return () => {
     alive = false;
     if (timer !== null) clearTimeout(timer);
-    if (result) result.finalize(); // frees the Vega view: long sessions stay light
+    if (result) result.finalize(); // stops the Vega view: its timers and window/document listeners
+    // Drop the drawing too, not just stop it. JupyterLab 4.6 keeps every closed widget model
+    // reachable (its comm handler stays connected to the kernel's statusChanged signal), a model
+    // keeps the last view it made (ipywidgets' `state_change` promise), and anywidget keeps this
+    // cleanup, so the removed view, its `el` and this closure outlive it: without these lines each
+    // re-run left the old chart's SVG (~1,000 nodes and Vega's scenegraph, ~1 MB) in the heap.
+    result = null;
+    target.replaceChildren();
+    el.replaceChildren();
   };
 }
 
