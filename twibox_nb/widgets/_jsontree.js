@@ -65,7 +65,7 @@ function render({ model, el }) {
     marker.replaceWith(template.content);
     addButtons(parent);
   };
-  el.addEventListener("click", (event) => {
+  const onClick = (event) => {
     const button = event.target.closest(".twibox-json-more-button");
     if (button && body.contains(button)) {
       const marker = button.parentElement;
@@ -83,7 +83,8 @@ function render({ model, el }) {
     event.preventDefault(); // a field's key picks it instead of folding its node
     model.set("picked", field);
     model.save_changes();
-  });
+  };
+  el.addEventListener("click", onClick);
   model.on("change:value", draw);
   model.on("change:expandable", draw);
   model.on("change:pickable", mark);
@@ -95,7 +96,30 @@ function render({ model, el }) {
     model.off("change:expandable", draw);
     model.off("change:pickable", mark);
     model.off("msg:custom", onMessage);
+    el.removeEventListener("click", onClick);
+    // Empty the removed view as well. JupyterLab 4.6 keeps every closed widget model reachable
+    // (its comm handler stays connected to the kernel's statusChanged signal), a model keeps the
+    // last view it made (ipywidgets' `state_change` promise) and anywidget keeps this cleanup, so
+    // without this each re-run of a builder left its old response tree (thousands of nodes) behind.
+    asked.clear();
+    body.replaceChildren();
+    el.replaceChildren();
   };
 }
 
-export default { render };
+function initialize({ model }) {
+  // A closed tree drops its HTML (up to ~100 KB of state) from the page's copy of its model:
+  // JupyterLab 4.6 keeps every closed widget model reachable (see the end of render), so without
+  // this each re-run of a builder kept its old response tree's HTML. Set twice: Backbone keeps the
+  // attributes from before the latest set() in `_previousAttributes`.
+  model.on("destroy", () => {
+    try {
+      model.set("value", "");
+      model.set("value", "");
+    } catch (error) {
+      console.debug("twibox_nb: a closed response tree kept its HTML", error);
+    }
+  });
+}
+
+export default { initialize, render };
