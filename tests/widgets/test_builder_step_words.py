@@ -205,8 +205,9 @@ def test_the_value_is_labelled_by_the_name_or_the_unit(state, tmp_path, monkeypa
     state.describe(name="Call minutes")
     p = preview_panel(state)
     p.refresh()
-    assert "<th>Call minutes</th>" in p.table.value and "sum of duration" not in p.chart.value
-    assert "Call minutes" in p.chart.value
+    # the unit guessed from the field (a duration is in seconds) until the analyst sets one
+    assert "<th>Call minutes (seconds)</th>" in p.table.value and "sum of duration" not in p.chart.value
+    assert "Call minutes (seconds)" in p.chart.value
     d = DescribeStep(state, unguarded, lambda: None, saved=lambda: None)
     d.refresh()
     d.unit.value = "minutes"

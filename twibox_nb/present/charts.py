@@ -38,6 +38,7 @@ import pandas as pd
 from ..model.units import currency_affixes, format_value, is_currency_unit, unit_title
 from .chart_data import SUMMABLE, ChartData, chart_data, period_label
 from .chart_export import enable_offline_rendering, save_chart, to_html, to_png, to_svg
+from .colours import OTHER_COLOUR, ColourBook
 from .goals import Goal, goal_progress
 
 if TYPE_CHECKING:
@@ -47,9 +48,7 @@ __all__ = ["enable_offline_rendering", "metric_chart", "save_chart", "to_html", 
 
 Kind = Literal["line", "bar"]
 FAVOURABLE, UNFAVOURABLE, NEUTRAL = "#1a7f37", "#cf222e", "#6e7781"
-PALETTE = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d")
-OTHER_COLOUR = "#bab0ac"
-SINGLE_COLOUR = PALETTE[0]
+SINGLE_COLOUR = "#4c78a8"
 PREVIOUS_COLOUR = "#555555"
 SHADE_COLOUR = "#9e9e9e"
 FEW_INTERVALS = 14  # up to two weeks of days still read well as bars
@@ -70,6 +69,7 @@ def metric_chart(
     title: str | None = None,
     width: int = 640,
     height: int = 260,
+    colours: ColourBook | None = None,
 ) -> alt.Chart | alt.LayerChart:
     """The metric as an Altair chart (a :class:`~altair.LayerChart` when anything is overlaid).
 
@@ -77,8 +77,10 @@ def metric_chart(
     how many dimensions keep their own colour; ``goal`` a value to draw as a horizontal rule, or a
     :class:`~twibox_nb.present.goals.Goal`: a ``stay_above``/``stay_below`` level is drawn as that rule, and
     any goal's progress (reversed for down-is-good metrics) is written under the title;
-    ``title`` defaults to the metric's name. Nothing is displayed: show it by leaving it last in a
-    cell, or export it with :func:`save_chart`.
+    ``title`` defaults to the metric's name; ``colours`` a :class:`~twibox_nb.present.colours.ColourBook`
+    shared by charts that must colour a value alike (a board's); without one a value still keeps its
+    colour (statuses have fixed ones, see :mod:`twibox_nb.present.colours`). Nothing is displayed: show
+    it by leaving it last in a cell, or export it with :func:`save_chart`.
 
     >>> import twibox_nb as tb
     >>> spec = tb.MetricSpec("Messages", tb.RequestSpec("/2010-04-01/Accounts/{AccountSid}/Messages.json",
@@ -106,9 +108,10 @@ def metric_chart(
     shaded = data.intervals[data.intervals["status"].isin(["in progress", "partial"])]
     if len(shaded):
         layers.append(_shade_layer(shaded, result, x_scale, height))
-    layers.append(_main_layer(result, data, kind, stacked, x_scale))
+    colour = _colour(data, colours or ColourBook())
+    layers.append(_main_layer(result, data, kind, stacked, x_scale, colour=colour))
     if data.previous is not None and len(data.previous):
-        layers.append(_previous_layer(result, data, kind, stacked, x_scale))
+        layers.append(_previous_layer(result, data, kind, stacked, x_scale, colour=colour))
     badge = _badge(result)
     if badge is not None:
         layers.append(_badge_layer(*badge, width=width))
@@ -217,10 +220,13 @@ def _dimension_title(result: MetricResult) -> str:
     return getattr(dimension, "path", None) or "dimension"
 
 
-def _colour(data: ChartData) -> alt.Color:
+def _colour(data: ChartData, book: ColourBook) -> alt.Color:
+    """Each dimension value in its own colour, the same whatever the range (and across a board's charts)."""
     labels = data.labels or []
-    colours = [OTHER_COLOUR if n == data.other else PALETTE[i % len(PALETTE)] for i, n in enumerate(labels)]
-    return alt.Color("dimension:N", scale=alt.Scale(domain=labels, range=colours), sort=labels)
+    named = book.colours([n for n in labels if n != data.other])
+    colours = iter(named)
+    scale = [OTHER_COLOUR if n == data.other else next(colours) for n in labels]
+    return alt.Color("dimension:N", scale=alt.Scale(domain=labels, range=scale), sort=labels)
 
 
 # --- layers ------------------------------------------------------------------------------------
@@ -230,7 +236,9 @@ def _x(x_scale: alt.Scale, field: str = "date") -> alt.X:
     return alt.X(f"{field}:T", scale=x_scale, title="date (UTC)")
 
 
-def _main_layer(result: MetricResult, data: ChartData, kind: Kind, stacked: bool, x_scale: alt.Scale) -> alt.Chart:
+def _main_layer(
+    result: MetricResult, data: ChartData, kind: Kind, stacked: bool, x_scale: alt.Scale, *, colour: alt.Color
+) -> alt.Chart:
     tooltip = [alt.Tooltip("period:N", title=result.interval)]
     if data.labels is not None:
         tooltip.append(alt.Tooltip("dimension:N", title=_dimension_title(result)))
@@ -241,7 +249,7 @@ def _main_layer(result: MetricResult, data: ChartData, kind: Kind, stacked: bool
         "tooltip": tooltip,
     }
     if data.labels is not None:
-        encoding["color"] = _colour(data).legend(title=_dimension_title(result))
+        encoding["color"] = colour.legend(title=_dimension_title(result))
         encoding["order"] = alt.Order("rank:Q")
     chart = alt.Chart(alt.InlineData(values=_records(_with_text(data.main, result))))
     if kind == "bar":
@@ -256,7 +264,9 @@ def _main_layer(result: MetricResult, data: ChartData, kind: Kind, stacked: bool
     return chart.mark_line(point=points, color=SINGLE_COLOUR).encode(**encoding)
 
 
-def _previous_layer(result: MetricResult, data: ChartData, kind: Kind, stacked: bool, x_scale: alt.Scale) -> alt.Chart:
+def _previous_layer(
+    result: MetricResult, data: ChartData, kind: Kind, stacked: bool, x_scale: alt.Scale, *, colour: alt.Color
+) -> alt.Chart:
     assert data.previous is not None
     label = compare_label(result)
     frame = data.previous
@@ -278,7 +288,7 @@ def _previous_layer(result: MetricResult, data: ChartData, kind: Kind, stacked: 
         "tooltip": tooltip,
     }
     if coloured:
-        encoding["color"] = _colour(data).legend(None)
+        encoding["color"] = colour.legend(None)
     chart = alt.Chart(alt.InlineData(values=_records(_with_text(frame, result))))
     if kind == "bar":  # a dashed segment across each bar at last period's level
         encoding["x2"] = alt.X2("end:T")

@@ -19,6 +19,7 @@ from typing import Any
 
 from .._files import atomic_write_text
 from ..fetch.connection import Connection
+from .colours import ColourBook
 from .goals import Goal
 from .scorecard import Scorecard
 
@@ -65,11 +66,12 @@ class Databoard:
             goals=self.goals, interval=interval, title=title, now=now, progress=progress,
         )  # fmt: skip
         self.results = self.scorecard.results
+        self.colours = ColourBook()  # one for the board: a value has one colour in every chart
         self.charts = [self._chart(r) for r in self.results]
 
     def _chart(self, result) -> Any:
         goal = self.goals.get(result.spec.name)
-        options: dict[str, Any] = {"width": 420, "height": 220}
+        options: dict[str, Any] = {"width": 420, "height": 220, "colours": self.colours}
         if goal is not None and goal.kind != "reach":  # a line at the level to stay above or below
             options["goal"] = goal.target
         return result.chart(**options)
