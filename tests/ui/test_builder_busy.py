@@ -1,13 +1,14 @@
 """The MetricBuilder's busy state in a real browser, offline: JupyterLab, Notebook 7 and Voila, 1280 px wide.
 
 The notebook drives a builder to step 4 against a sandbox that answers every request 700 ms late.
-The test then double-clicks Continue: the first preview's fetch is slow, and the second click
-waits in the kernel's queue behind it. The builder must land on step 5 only (not 6), the busy
-words must show, and Continue and Preview data must be disabled meanwhile. A "ping" button shown
-under the builder then tells when the kernel has handled everything sent before it (comm messages
-are handled in the order they were sent), so the queued second click has been handled, on every
-front end (Voila has no kernel status to watch). Then a step pill goes back from step 5 to step 1.
-In JupyterLab the file browser is open beside the notebook. Screenshots go to the ``shots`` folder.
+The test then double-clicks Continue: the first preview's fetch is slow, and the second click waits
+in the kernel's queue behind it. The builder must land on step 5 only (not 6), the busy words must
+show, and meanwhile Back, Continue, Copy as code, Preview data and the step pills must be disabled.
+A "ping" button shown under the builder then tells when the kernel has handled everything sent
+before it (comm messages are handled in the order they were sent), so the queued second click has
+been handled, on every front end (Voila has no kernel status to watch). Then a step pill goes back
+from step 5 to step 1. In JupyterLab the file browser is open beside the notebook. Screenshots go to
+the ``shots`` folder.
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ ping.on_click(lambda b: setattr(b, "description", f"ping {int(b.description.spli
 display(builder, ping)
 """
 
+# The busy words and, at the same instant, whether Back, Continue, Copy as code, Preview data and
+# every step pill are disabled.
+_BUSY_SNAPSHOT = """() => ({
+  words: document.querySelector('.twibox-builder-progress').textContent,
+  controls: [...document.querySelectorAll('.twibox-builder-back, .twibox-builder-continue,'
+    + ' .twibox-builder-code-toggle, .twibox-builder-preview-run, .twibox-builder-steps button')]
+    .map(b => [b.textContent.trim(), b.disabled]),
+})"""
+
 
 def kernel_caught_up(page, times: int) -> None:
     """Click the ping button and wait for its answer: the kernel handled every message sent before."""
@@ -68,6 +78,10 @@ def test_a_double_click_during_the_first_preview_lands_on_step_5_and_a_pill_goes
     page.locator(".twibox-builder-continue").dblclick()  # two clicks at once: the second waits in the queue
     busy = page.locator(".twibox-builder-progress")
     expect(busy).to_contain_text("Fetching the pages…")
+    # One look at the page: while the words show, everything that would act again is disabled.
+    seen = page.evaluate(_BUSY_SNAPSHOT)
+    assert "Fetching the pages…" in seen["words"], seen
+    assert len(seen["controls"]) >= 10 and all(disabled for _, disabled in seen["controls"]), seen
     expect(current_step(page)).to_have_text("5 Preview & customize")  # moved at once, busy there
     expect(page.locator(".twibox-builder-continue")).to_be_disabled()
     expect(page.locator(".twibox-builder-preview-run")).to_be_disabled()
