@@ -105,3 +105,20 @@ def test_formatting_helpers():
         "–",
     )
     assert "<polyline" in sparkline_svg([1, 3, 2]) and "<polyline" not in sparkline_svg([1])
+
+
+def test_a_goal_has_a_column_of_its_own_beside_the_comparison(sandbox):
+    conn = connect(sandbox=sandbox)
+    goals = {"Messages": Goal("stay_above", 1, "month"), "Failed messages": Goal("stay_below", 0, "month")}
+    card = Scorecard([MESSAGES, FAILED], conn, "this_month", goals=goals, now=NOW)
+    messages, failed = card.rows
+    assert messages.change is not None and messages.compared_with is not None  # still the previous period
+    assert messages.goal == f"≥ 1 per day: {len(messages.sparkline)} of {len(messages.sparkline)} days kept"
+    kept = sum(v <= 0 for v in failed.sparkline)
+    assert failed.goal == f"≤ 0 per day: {kept} of {len(failed.sparkline)} days kept" and kept < len(failed.sparkline)
+    assert messages.goal_met is True and failed.goal_met is False
+    html = card.to_html()
+    assert '<th style="' in html and ">goal</th>" in html and f"✓ {messages.goal}" in html
+    assert "width:100%" in html  # full width: the scorecard spans the board, not a third of it
+    assert card.to_frame()["goal"].tolist() == [messages.goal, failed.goal]
+    assert ">goal</th>" not in Scorecard([MESSAGES], conn, "last_7_days", now=NOW).to_html()

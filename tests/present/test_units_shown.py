@@ -77,10 +77,10 @@ def test_a_rate_changes_in_points_on_its_badge_and_reads_in_percent(rate):
 
 def test_a_goal_label_is_in_the_unit(spend):
     spec = spend.chart(goal=Goal("stay_below", 2.5, "month")).to_dict()
-    labels = [r["label"] for layer in layers(spec)
-              if layer["mark"]["type"] == "text" and layer["encoding"].get("text", {}).get("field") == "label"
-              for r in rows_of(spec, layer)]  # fmt: skip
-    assert labels == ["goal $2.50"]
+    (rule,) = [layer for layer in layers(spec) if layer["encoding"].get("y", {}).get("field") == "goal"]
+    dash = rule["encoding"]["strokeDash"]  # named in the legend, never written over the data
+    assert dash["field"] == "label" and dash["scale"]["domain"] == ["goal $2.50"]
+    assert [r["goal_text"] for r in rows_of(spec, rule)] == ["$2.50"]
 
 
 def test_durations_read_in_minutes_and_seconds(duration):

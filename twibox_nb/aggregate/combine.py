@@ -77,7 +77,7 @@ def interval_series(result: Any, dimension: str | None = None) -> pd.Series:
     rows = result.rows
     if "input" not in rows.columns:
         blank = rows.assign(dimension=pd.Series([None] * len(rows), dtype="category", index=rows.index))
-        merged = aggregate(blank, result.spec.aggregation, result.interval, result.date_range)
+        merged = aggregate(blank, result.spec.aggregation, result.interval, result.date_range, result.fetched_at)
         return merged.set_index("date")["value"].sort_index()
     parts = [
         rows[rows["input"] == m.name].groupby("date")["value"].sum().reset_index().assign(dimension=None)

@@ -145,12 +145,18 @@ def _aggregate_series(values: pd.Series, aggregation: str) -> float | None:
 
 
 def aggregate(
-    frame: pd.DataFrame, aggregation: str, interval: str, date_range: DateRange | None = None
+    frame: pd.DataFrame,
+    aggregation: str,
+    interval: str,
+    date_range: DateRange | None = None,
+    now: datetime | None = None,
 ) -> pd.DataFrame:
     """One row per (interval start, dimension): columns ``date``, ``dimension``, ``value``.
 
     For ``sum`` and ``count``, intervals of the range with no rows are there with 0 (for every
     dimension seen), so that charts show the gaps; other aggregations leave them out (no value).
+    Intervals that start after ``now`` (the rest of a running ``this_month``) are not filled: no
+    data yet is not 0.
     """
     if frame.empty:
         data = pd.DataFrame({"date": pd.Series(dtype="datetime64[ns, UTC]"), "dimension": pd.Series(dtype="category"),
@@ -169,13 +175,15 @@ def aggregate(
                 series = series.where(grouped.count() > 0)
         data = series.rename("value").reset_index().rename(columns={"dim": "dimension"})
     if aggregation in ("sum", "count") and date_range is not None:
-        data = _fill_gaps(data, interval, date_range)
+        data = _fill_gaps(data, interval, date_range, now)
     data["dimension"] = data["dimension"].astype("category")
     return data[["date", "dimension", "value"]].sort_values(["date", "dimension"], kind="stable").reset_index(drop=True)
 
 
-def _fill_gaps(data: pd.DataFrame, interval: str, date_range: DateRange) -> pd.DataFrame:
+def _fill_gaps(data: pd.DataFrame, interval: str, date_range: DateRange, now: datetime | None) -> pd.DataFrame:
     start, end = pd.Timestamp(date_range.start), pd.Timestamp(date_range.end)
+    if now is not None:  # an interval that has not started holds no data yet, not a 0
+        end = max(start + pd.Timedelta(microseconds=1), min(end, pd.Timestamp(now) + pd.Timedelta(microseconds=1)))
     first = bucket(pd.Series([start]), interval).iloc[0]
     freq = {"hour": "h", "day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}[interval]
     dates = pd.date_range(first, end - pd.Timedelta(microseconds=1), freq=freq, tz="UTC")

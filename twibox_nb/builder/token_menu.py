@@ -23,7 +23,16 @@ from datetime import datetime
 
 from .._exceptions import DateRangeError
 from ..model.catalog import Endpoint
-from ..model.dates import TOKENS, DateRange, FilterRule, render_tokens, resolve_range, token_value, tokens_in
+from ..model.dates import (  # range_text: how every step shows a range
+    TOKENS,
+    DateRange,
+    FilterRule,
+    range_text,
+    render_tokens,
+    resolve_range,
+    token_value,
+    tokens_in,
+)  # fmt: skip
 
 __all__ = [
     "PREVIEW_RANGES",
@@ -122,23 +131,6 @@ def takes_date(endpoint: Endpoint | None, key: str, value: str = "") -> bool:
     if endpoint is not None and any(f.param == key for f in endpoint.filters):
         return True
     return bool(_DATE_PARAM.search(key.rstrip("<>=")))
-
-
-def range_text(date_range: DateRange) -> str:
-    """A range as every step shows it: half-open, the end excluded, as the date tokens resolve it.
-
-    >>> from datetime import timezone
-    >>> range_text(resolve_range("last_30_days", datetime(2026, 12, 3, 9, tzinfo=timezone.utc)))
-    '2026-11-03 → 2026-12-03 (end excluded)'
-    >>> range_text(resolve_range("month_to_date", datetime(2026, 12, 3, 9, 30, tzinfo=timezone.utc)))
-    '2026-12-01 → 2026-12-03 09:30 (end excluded)'
-    """
-
-    def when(moment: datetime) -> str:
-        midnight = (moment.hour, moment.minute, moment.second) == (0, 0, 0)
-        return moment.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M")
-
-    return f"{when(date_range.start)} → {when(date_range.end)} (end excluded)"
 
 
 def token_choices(endpoint: Endpoint | None, key: str, date_range: DateRange) -> list[TokenChoice]:

@@ -320,3 +320,21 @@ def tokens_in(value: str) -> list[str]:
 def render_tokens(value: str, current: DateRange, rule: FilterRule | None = None) -> str:
     """Replace every ``{{token}}`` in ``value``."""
     return _TOKEN.sub(lambda m: token_value(m.group(1), current, rule), value)
+
+
+def range_text(date_range: DateRange) -> str:
+    """A range as twibox_nb shows it everywhere (builder, charts, scorecards): half-open, the end
+    excluded, as the date tokens resolve it.
+
+    >>> from datetime import timezone
+    >>> range_text(resolve_range("last_30_days", datetime(2026, 12, 3, 9, tzinfo=timezone.utc)))
+    '2026-11-03 → 2026-12-03 (end excluded)'
+    >>> range_text(resolve_range("month_to_date", datetime(2026, 12, 3, 9, 30, tzinfo=timezone.utc)))
+    '2026-12-01 → 2026-12-03 09:30 (end excluded)'
+    """
+
+    def when(moment: datetime) -> str:
+        midnight = (moment.hour, moment.minute, moment.second) == (0, 0, 0)
+        return moment.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M")
+
+    return f"{when(date_range.start)} → {when(date_range.end)} (end excluded)"

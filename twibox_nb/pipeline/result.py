@@ -139,7 +139,7 @@ def fetched_from_rows(
     frame = rows_frame(rows, stamp=fetched_at if dynamic else None)
     if not dynamic:
         frame = clip(frame, date_range)
-    data = aggregate(frame, spec.aggregation, interval, None if dynamic else date_range)
+    data = aggregate(frame, spec.aggregation, interval, None if dynamic else date_range, fetched_at)
     return Fetched(date_range, frame, data, total(frame, spec.aggregation), report, first_page)
 
 

@@ -165,7 +165,9 @@ def _fold(result: MetricResult, fetched: Fetched, mapping: dict[str, str], rule:
         rows = fetched.rows.assign(dimension=_dimension_labels(fetched.rows["dimension"]).map(mapping))
         rows = rows[rows["dimension"].notna()].assign(dimension=lambda f: f["dimension"].astype("category"))
         dynamic = _is_dynamic(result)
-        data = aggregate(rows, result.spec.aggregation, result.interval, None if dynamic else fetched.date_range)
+        data = aggregate(
+            rows, result.spec.aggregation, result.interval, None if dynamic else fetched.date_range, result.fetched_at
+        )
         return data.assign(dimension=data["dimension"].astype(object))
     # calculated: fold each input by sum, then combine (a ratio of the folded sums)
     from ..aggregate.combine import combine_data
@@ -308,8 +310,51 @@ def _previous(
     moved = data[data["date"].isin(onto)].copy()
     moved["period"] = moved["date"].map(lambda d: period_label(d, result.interval))
     moved["date"] = moved["date"].map(onto)
+    moved["status"] = "complete"
+    # An interval the range cuts, or the clock is inside, is compared with the same part of the
+    # previous period (the first 4 days of a week with its first 4 days), and one that has not
+    # started with nothing: a whole interval against a part of one reads as a fall that is not there.
+    status = dict(zip(current["start"], current["status"], strict=True))
+    moved = moved[moved["date"].map(status) != "future"]
+    parts = _matching_parts(result, previous, series, mapping if series is not None else {}, current)
+    if parts is not None:
+        moved = pd.concat([moved[~moved["date"].isin(parts["date"].unique())], parts], ignore_index=True)
     ends = dict(zip(current["start"], current["end"], strict=True))
     moved["end"] = moved["date"].map(ends)
     moved["mid"] = moved["date"] + (moved["end"] - moved["date"]) / 2
-    moved["status"] = "complete"
     return moved.sort_values(["date"], kind="stable").reset_index(drop=True)
+
+
+def _matching_parts(
+    result: MetricResult, previous: Fetched, series: _Series | None, mapping: dict[str, str], current: pd.DataFrame
+) -> pd.DataFrame | None:
+    """The previous period's value over the same part of each cut or running interval, from its records.
+
+    None when there are no records to cut (a calculated metric holds values per interval only).
+    """
+    rows = previous.rows
+    if "input" in rows.columns or not {"date", "value", "dimension"} <= set(rows.columns):
+        return None
+    cut = current[current["status"].isin(["partial", "in progress"])]
+    if cut.empty:
+        return None
+    start, end = pd.Timestamp(result.date_range.start), pd.Timestamp(result.date_range.end)
+    now = pd.Timestamp(result.fetched_at)
+    shift = start - pd.Timestamp(previous.date_range.start)
+    labels = _dimension_labels(rows["dimension"])
+    out = []
+    for begin, finish in zip(cut["start"], cut["end"], strict=True):
+        low, high = max(begin, start) - shift, min(finish, end, now) - shift
+        window = rows[(rows["date"] >= low) & (rows["date"] < high)]
+        if series is None:
+            groups = [(None, window)]
+        else:
+            named = labels[window.index].map(mapping)
+            groups = [(name, window[named == name]) for name in named.dropna().unique()]
+        for name, group in groups:
+            value = total(group, result.spec.aggregation)
+            if value is None and result.spec.aggregation in ("sum", "count"):
+                value = 0.0
+            period = f"{low:%Y-%m-%d %H:%M} to {high:%Y-%m-%d %H:%M} UTC (the same part)"
+            out.append({"date": begin, "dimension": name, "value": value, "period": period, "status": "partial"})
+    return pd.DataFrame(out, columns=["date", "dimension", "value", "period", "status"]) if out else None

@@ -29,17 +29,18 @@ re-exported here (``save_chart``, ``to_png``, ``to_svg``, ``to_html``, ``enable_
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import altair as alt
 import pandas as pd
 
+from ..model.dates import range_text
 from ..model.units import currency_affixes, format_value, is_currency_unit, unit_title
 from .chart_data import SUMMABLE, ChartData, chart_data, period_label
 from .chart_export import enable_offline_rendering, save_chart, to_html, to_png, to_svg
 from .colours import OTHER_COLOUR, ColourBook
 from .goals import Goal, goal_progress
+from .time_axis import TimeAxis, time_axis
 
 if TYPE_CHECKING:
     from ..pipeline.result import MetricResult
@@ -51,6 +52,7 @@ FAVOURABLE, UNFAVOURABLE, NEUTRAL = "#1a7f37", "#cf222e", "#6e7781"
 SINGLE_COLOUR = "#4c78a8"
 PREVIOUS_COLOUR = "#555555"
 SHADE_COLOUR = "#9e9e9e"
+GOAL_COLOUR, GOAL_DASH = "#333333", [8, 3, 2, 3]  # dash-dotted: never taken for the previous period's dashes
 FEW_INTERVALS = 14  # up to two weeks of days still read well as bars
 NUMBER = ",.6~r"  # 3,176 · 0.0075 · 1,234,570: thousands separated, no float noise
 _STOP_WHY = {
@@ -88,7 +90,7 @@ def metric_chart(
     >>> result = tb.fetch_metric(spec, tb.connect(sandbox=True), compare="previous_period")
     >>> chart = metric_chart(result, goal=120)
     >>> [layer["mark"]["type"] for layer in chart.to_dict()["layer"]]
-    ['bar', 'rule', 'text', 'rule', 'text']
+    ['bar', 'rule', 'text', 'rule']
     """
     if kind not in (None, "line", "bar"):
         raise ValueError(f"kind={kind!r}: use 'line', 'bar' or None (chosen by interval)")
@@ -103,7 +105,7 @@ def metric_chart(
     stackable, dimensional = _aggregation(result) in SUMMABLE, data.labels is not None
     kind = kind or _default_kind(result.interval, len(data.intervals), dimensional=dimensional, stackable=stackable)
     stacked = kind == "bar" and stackable and dimensional
-    x_scale = _x_scale(data)
+    x_scale = time_axis(data.intervals, result.interval, width, data.domain)
     layers: list[alt.Chart] = []
     shaded = data.intervals[data.intervals["status"].isin(["in progress", "partial"])]
     if len(shaded):
@@ -126,7 +128,9 @@ def metric_chart(
     )
     if len(layers) == 1:
         return layers[0].properties(title=heading, width=width, height=height)
-    return alt.layer(*layers).properties(title=heading, width=width, height=height)
+    # the goal and the comparison period each name their line in the legend
+    chart = alt.layer(*layers).properties(title=heading, width=width, height=height)
+    return chart.resolve_scale(strokeDash="independent")
 
 
 # --- choices -----------------------------------------------------------------------------------
@@ -154,19 +158,6 @@ def compare_label(result: MetricResult) -> str:
     if previous is not None and previous.date_range.name.endswith("a year earlier"):
         return "same period last year"
     return "previous period"
-
-
-def _x_scale(data: ChartData) -> alt.Scale:
-    if data.domain is None:
-        return alt.Scale(type="utc")
-    start, end = data.domain
-    return alt.Scale(type="utc", domain=[_datetime(start), _datetime(end)])
-
-
-def _datetime(moment: pd.Timestamp) -> alt.DateTime:
-    return alt.DateTime(
-        year=moment.year, month=moment.month, date=moment.day, hours=moment.hour, minutes=moment.minute, utc=True
-    )
 
 
 # --- data for the spec -------------------------------------------------------------------------
@@ -232,12 +223,12 @@ def _colour(data: ChartData, book: ColourBook) -> alt.Color:
 # --- layers ------------------------------------------------------------------------------------
 
 
-def _x(x_scale: alt.Scale, field: str = "date") -> alt.X:
-    return alt.X(f"{field}:T", scale=x_scale, title="date (UTC)")
+def _x(x_scale: TimeAxis, field: str = "date") -> alt.X:
+    return x_scale.x(field)
 
 
 def _main_layer(
-    result: MetricResult, data: ChartData, kind: Kind, stacked: bool, x_scale: alt.Scale, *, colour: alt.Color
+    result: MetricResult, data: ChartData, kind: Kind, stacked: bool, x_scale: TimeAxis, *, colour: alt.Color
 ) -> alt.Chart:
     tooltip = [alt.Tooltip("period:N", title=result.interval)]
     if data.labels is not None:
@@ -265,7 +256,7 @@ def _main_layer(
 
 
 def _previous_layer(
-    result: MetricResult, data: ChartData, kind: Kind, stacked: bool, x_scale: alt.Scale, *, colour: alt.Color
+    result: MetricResult, data: ChartData, kind: Kind, stacked: bool, x_scale: TimeAxis, *, colour: alt.Color
 ) -> alt.Chart:
     assert data.previous is not None
     label = compare_label(result)
@@ -296,7 +287,7 @@ def _previous_layer(
     return chart.mark_line(strokeWidth=1.5, color=PREVIOUS_COLOUR, opacity=0.7).encode(**encoding)
 
 
-def _shade_layer(shaded: pd.DataFrame, result: MetricResult, x_scale: alt.Scale, height: int) -> alt.Chart:
+def _shade_layer(shaded: pd.DataFrame, result: MetricResult, x_scale: TimeAxis, height: int) -> alt.Chart:
     frame = shaded.assign(
         period=shaded["start"].map(lambda d: period_label(d, result.interval)),
         note=shaded["status"].map({"in progress": "in progress", "partial": "partly outside the range"}),
@@ -342,16 +333,18 @@ def _badge_layer(text: str, colour: str, *, width: int) -> alt.Chart:
 
 
 def _goal_layers(goal: float, unit: str | None) -> list[alt.Chart]:
+    """The goal as a dash-dotted rule, named in the legend ("goal $2.50"): a label on the plot covered data."""
     text = format_value(goal, unit)
-    base = alt.Chart(alt.InlineData(values=[{"goal": goal, "label": f"goal {text}", "goal_text": text}]))
-    rule = base.mark_rule(color="#333333", strokeDash=[6, 4], strokeWidth=1.5).encode(
-        y=alt.Y("goal:Q"), tooltip=[alt.Tooltip("goal_text:N", title="goal")]
+    label = f"goal {text}"
+    base = alt.Chart(alt.InlineData(values=[{"goal": goal, "label": label, "goal_text": text}]))
+    rule = base.mark_rule(color=GOAL_COLOUR, strokeWidth=1.5).encode(
+        y=alt.Y("goal:Q"),
+        strokeDash=alt.StrokeDash(
+            "label:N", scale=alt.Scale(domain=[label], range=[GOAL_DASH]), legend=alt.Legend(title=None)
+        ),
+        tooltip=[alt.Tooltip("goal_text:N", title="goal")],
     )
-    # on the left: the change badge holds the top right
-    label = base.mark_text(align="left", baseline="bottom", dx=4, dy=-3, color="#333333").encode(
-        y=alt.Y("goal:Q"), x=alt.value(0), text="label:N"
-    )
-    return [rule, label]
+    return [rule]
 
 
 # --- subtitle ----------------------------------------------------------------------------------
@@ -359,17 +352,10 @@ def _goal_layers(goal: float, unit: str | None) -> list[alt.Chart]:
 
 def _subtitle(result: MetricResult, data: ChartData, shaded: pd.DataFrame) -> list[str]:
     date_range = result.date_range
-    last = date_range.end - timedelta(microseconds=1)
-    if date_range.to_date:
-        span = f"{date_range.start:%Y-%m-%d} – {date_range.end:%Y-%m-%d %H:%M} UTC"
-    elif result.interval == "hour":
-        span = f"{date_range.start:%Y-%m-%d %H:%M} – {date_range.end:%Y-%m-%d %H:%M} UTC"
-    else:
-        span = f"{date_range.start:%Y-%m-%d} – {last:%Y-%m-%d} UTC"
     if data.domain is None:  # a dynamic-date metric: one value per fetch, stamped with its time
         lines = [f"snapshot at {result.fetched_at:%Y-%m-%d %H:%M} UTC"]
     else:
-        lines = [f"{date_range.name.replace('_', ' ')}: {span}, by {result.interval}"]
+        lines = [f"{date_range.name.replace('_', ' ')}: {range_text(date_range)}, UTC, by {result.interval}"]
     running = shaded[shaded["status"] == "in progress"]
     if len(running):
         lines.append(
@@ -379,6 +365,8 @@ def _subtitle(result: MetricResult, data: ChartData, shaded: pd.DataFrame) -> li
     cut = shaded[shaded["status"] == "partial"]
     if len(cut):
         lines.append(f"shaded: {len(cut)} interval{'s' if len(cut) > 1 else ''} partly outside the range")
+    if len(shaded) and data.previous is not None and (data.previous["status"] == "partial").any():
+        lines.append(f"shaded intervals are compared with the same part of the {compare_label(result)}")
     if data.folded:
         lines.append(f"top {data.dimensions - data.folded} of {data.dimensions} {_dimension_title(result)} values; "
                      f"{data.folded} more in “{data.other}”")  # fmt: skip

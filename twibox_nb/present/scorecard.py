@@ -19,6 +19,7 @@ import pandas as pd
 from .._exceptions import SpecError
 from ..aggregate.combine import interval_series
 from ..fetch.connection import SANDBOX_LABEL, Connection
+from ..model.dates import range_text
 from ..model.units import format_change, format_change_pct, format_value
 from .goals import Goal, goal_progress
 
@@ -40,6 +41,8 @@ class ScorecardRow:
     unit: str | None = None  # the value's (model/units.py): formats the numbers; a percentage changes in points
     standing: str = ""  # against a goal: "26 of 30 days kept", "82.00% of the goal" (then there is no change)
     compared_text: str = ""  # how the compared-with cell reads, when not a plain value ("≤ $2.50 per day")
+    goal: str = ""  # compared with a period, and a goal too: its column ("≤ $2.50 per day: 26 of 30 days kept")
+    goal_met: bool | None = None  # that goal kept (or on track), for its colour
 
     @property
     def change_label(self) -> str:
@@ -155,8 +158,12 @@ class Scorecard:
                 spec.favourable_trend, spark, note, spec.value_unit, progress.standing, progress.target_text,
             )  # fmt: skip
         s = result.summary
+        goal, met = "", None
+        if spec.name in self.goals:  # compared with a period, and with its goal in a column of its own
+            progress = goal_progress(self.goals[spec.name], result)
+            goal, met = f"{progress.target_text}: {progress.standing}", progress.met or progress.on_track
         return ScorecardRow(spec.name, s.current, s.previous, s.change, s.change_pct, s.favourable,
-                            spec.favourable_trend, spark, note, spec.value_unit)  # fmt: skip
+                            spec.favourable_trend, spark, note, spec.value_unit, goal=goal, goal_met=met)  # fmt: skip
 
     @property
     def is_sandbox(self) -> bool:
@@ -174,6 +181,7 @@ class Scorecard:
                     "change": r.change,
                     "change_pct": r.change_pct,
                     "change_label": r.change_label,
+                    "goal": r.goal,
                     "favourable": r.favourable,
                     "note": r.note,
                 }
@@ -184,6 +192,13 @@ class Scorecard:
     @staticmethod
     def _compared(row: ScorecardRow) -> str:
         return row.compared_text or format_number(row.compared_with, row.unit)
+
+    @staticmethod
+    def _goal_cell(row: ScorecardRow) -> str:
+        if not row.goal:
+            return '<span style="color:#6e7781">–</span>'
+        mark, colour = ("✓" if row.goal_met else "✗"), COLOURS[bool(row.goal_met)]
+        return f'<span style="color:{colour};font-weight:600">{mark} {html.escape(row.goal)}</span>'
 
     def _change_cell(self, row: ScorecardRow) -> str:
         if row.standing:
@@ -199,9 +214,11 @@ class Scorecard:
         """Self-contained HTML (inline styles and SVG only), fit to paste into an email."""
         label = {"previous_period": "previous period", "same_period_last_year": "same period last year",
                  "goal": "goal"}[self.compare]  # fmt: skip
-        ranges = sorted({str(r.date_range) for r in self.results})
+        ranges = sorted({f"{r.date_range.name.replace('_', ' ')}: {range_text(r.date_range)}, UTC"
+                         for r in self.results})  # fmt: skip
         cell = "padding:6px 10px;border-bottom:1px solid #d0d7de;text-align:right"
         head = "padding:6px 10px;border-bottom:2px solid #d0d7de;text-align:right;color:#57606a;font-weight:600"
+        goals = any(row.goal for row in self.rows)
         rows = []
         for row in self.rows:
             note = f'<div style="color:#9a6700;font-size:11px">{html.escape(row.note)}</div>' if row.note else ""
@@ -212,7 +229,8 @@ class Scorecard:
                 f'<td style="{cell};font-size:16px;font-weight:600">{format_number(row.current, row.unit)}</td>'
                 f'<td style="{cell};color:#57606a">{html.escape(self._compared(row))}</td>'
                 f'<td style="{cell}">{self._change_cell(row)}</td>'
-                f'<td style="{cell}">{sparkline_svg(row.sparkline, line)}</td>'
+                + (f'<td style="{cell}">{self._goal_cell(row)}</td>' if goals else "")
+                + f'<td style="{cell}">{sparkline_svg(row.sparkline, line)}</td>'
                 "</tr>"
             )
         sandbox = (
@@ -224,9 +242,11 @@ class Scorecard:
             '<div style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:13px;color:#1f2328">'
             f'<div style="font-size:15px;font-weight:600">{html.escape(self.title)}</div>{sandbox}'
             f'<div style="color:#57606a;font-size:12px">{html.escape("; ".join(ranges))} · compared with {label}</div>'
-            '<table style="border-collapse:collapse;margin-top:6px">'
+            '<table style="border-collapse:collapse;margin-top:6px;width:100%">'
             f'<tr><th style="{head};text-align:left">metric</th><th style="{head}">value</th>'
-            f'<th style="{head}">{label}</th><th style="{head}">change</th><th style="{head}">trend</th></tr>'
+            f'<th style="{head}">{label}</th><th style="{head}">change</th>'
+            + (f'<th style="{head}">goal</th>' if goals else "")
+            + f'<th style="{head}">trend</th></tr>'
             + "".join(rows)
             + "</table></div>"
         )

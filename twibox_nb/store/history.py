@@ -170,7 +170,7 @@ def _stored(
         points[name] = pd.to_numeric(points[name], errors="coerce").astype("float64")
     dynamic = is_dynamic(spec)
     frame = to_rows(points, spec.aggregation)
-    data = aggregate(frame, spec.aggregation, interval, None if dynamic else date_range)
+    data = aggregate(frame, spec.aggregation, interval, None if dynamic else date_range, now)
     cut = points[points["truncated"].astype(bool)]
     worst = max(cut["stop_reason"], key=STOP_SEVERITY.index) if len(cut) else "complete"
     if len(cut):
