@@ -113,3 +113,23 @@ def test_the_command_line_prints_values_in_the_unit(capsys):
     values = [line.split()[-1] for line in out.splitlines()[1:] if line.strip()]
     assert values and all(re.fullmatch(r"\$[0-9,]+\.\d\d|–", v) for v in values), out
     assert re.search(r"value:\s+\$", err)
+
+
+def test_a_chosen_locale_reaches_the_axes_the_tooltips_and_the_scorecard(conn):
+    from twibox_nb.model.units import set_locale
+    from twibox_nb.present.chart_export import to_svg
+
+    previous = set_locale("de_DE")
+    try:
+        spend = tb.fetch_metric(library.get("Total spend"), conn, "last_30_days", now=NOW)
+        chart = spend.chart()
+        svg = to_svg(chart)
+        assert re.search(r">\d+,\d+\xa0\$<", svg) and ">Okt. 28<" in svg  # German separators and month names
+        assert not re.search(r">\$\d", svg)  # the dollar sign goes after the number in German
+        rows = rows_of(chart.to_dict(), main_layer(chart.to_dict()))
+        assert all(r["value_text"].endswith("\xa0$") and "," in r["value_text"] for r in rows if r["value"])
+        card = Scorecard(["Total spend"], conn, "last_30_days", now=NOW)
+        assert format_value(card.rows[0].current, "USD") in card.to_html() and "\xa0$" in card.to_html()
+    finally:
+        set_locale(previous)
+    assert ">$" in to_svg(spend.chart())  # English again

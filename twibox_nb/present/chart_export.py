@@ -25,13 +25,50 @@ _OFFLINE_OPTIONS = '{"renderer":"svg","actions":{"export":true,"source":false,"c
 
 
 def _spec(chart: Any) -> dict[str, Any]:
-    """A Vega-Lite spec from an Altair chart (or a spec already)."""
+    """A Vega-Lite spec from an Altair chart (or a spec already), in the locale numbers are formatted in."""
     if isinstance(chart, dict):
-        return chart
+        return localized(chart)
     to_dict = getattr(chart, "to_dict", None)
     if to_dict is None:
         raise TypeError(f"expected an Altair chart or a Vega-Lite dict, got {type(chart).__name__}")
-    return to_dict()
+    return localized(to_dict())
+
+
+def localized(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` with Vega's number locale set to the one :mod:`twibox_nb.model.units` formats in, so the
+    axis ticks read ``1.234,50`` in German as the tooltips and scorecards do. Where the separators are
+    Vega's own (English) or the spec sets its own locale, the spec is returned as it is.
+
+    >>> from twibox_nb.model.units import set_locale
+    >>> previous = set_locale("de_DE"); localized({"mark": "bar"})["config"]["locale"]["number"]["decimal"]
+    ','
+    >>> set_locale(previous); localized({"mark": "bar"})
+    'de_DE'
+    {'mark': 'bar'}
+    """
+    from babel import Locale
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    from ..model.units import get_locale
+
+    locale = get_locale()
+    decimal, group = get_decimal_symbol(locale), get_group_symbol(locale)
+    if (locale.split("_")[0] == "en" and (decimal, group) == (".", ",")) or "locale" in spec.get("config", {}):
+        return spec
+    number = {"decimal": decimal, "thousands": group, "grouping": [3], "currency": ["", ""]}
+    names = Locale.parse(locale)
+    sunday_first = [6, 0, 1, 2, 3, 4, 5]  # d3 counts days from Sunday, Babel from Monday
+
+    def listed(table: Any, width: str, keys: list[int]) -> list[str]:
+        return [str(table["format"][width][k]) for k in keys]
+
+    time = {
+        "dateTime": "%x %X", "date": "%x", "time": "%X", "periods": ["AM", "PM"],
+        "days": listed(names.days, "wide", sunday_first), "shortDays": listed(names.days, "abbreviated", sunday_first),
+        "months": listed(names.months, "wide", list(range(1, 13))),
+        "shortMonths": listed(names.months, "abbreviated", list(range(1, 13))),
+    }  # fmt: skip
+    return {**spec, "config": {**spec.get("config", {}), "locale": {"number": number, "time": time}}}
 
 
 @cache
@@ -310,6 +347,7 @@ def _widget_renderer(spec: dict[str, Any], **metadata: Any) -> tuple[dict[str, A
     """Altair renderer: a :class:`~twibox_nb.widgets._chart.VegaChart` and its pictures."""
     from ..widgets._chart import VegaChart  # the core never imports ipywidgets at import time
 
+    spec = localized(spec)
     svg, png, alt = _pictures(spec)
     options = {**_LIVE_OPTIONS, **(metadata.get("embed_options") or {})}
     return VegaChart(spec, svg=svg, png=png, alt=alt, options=options)._repr_mimebundle_()

@@ -19,6 +19,7 @@ from typing import Any
 
 from .._files import atomic_write_text
 from ..fetch.connection import Connection
+from .chart_export import localized
 from .colours import ColourBook
 from .goals import Goal
 from .scorecard import Scorecard
@@ -78,7 +79,7 @@ class Databoard:
 
     def to_html(self) -> str:
         """One self-contained HTML page: the libraries once, the scorecard, then every chart."""
-        specs = [chart.to_dict() for chart in self.charts]
+        specs = [localized(chart.to_dict()) for chart in self.charts]  # the board's locale on every axis
         cells = "".join(
             f'<div class="twibox-chart" id="twibox-chart-{i}" style="min-width:0"></div>' for i in range(len(specs))
         )
