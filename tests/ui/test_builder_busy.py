@@ -51,6 +51,7 @@ _BUSY_SNAPSHOT = """() => ({
   controls: [...document.querySelectorAll('.twibox-builder-back, .twibox-builder-continue,'
     + ' .twibox-builder-code-toggle, .twibox-builder-preview-run, .twibox-builder-steps button')]
     .map(b => [b.textContent.trim(), b.disabled]),
+  pills: [...document.querySelectorAll('.twibox-builder-steps button')].map(b => Number(getComputedStyle(b).opacity)),
 })"""
 
 
@@ -82,6 +83,7 @@ def test_a_double_click_during_the_first_preview_lands_on_step_5_and_a_pill_goes
     seen = page.evaluate(_BUSY_SNAPSHOT)
     assert "Fetching the pages…" in seen["words"], seen
     assert len(seen["controls"]) >= 10 and all(disabled for _, disabled in seen["controls"]), seen
+    assert seen["pills"] and max(seen["pills"]) <= 0.6, seen  # greyed: a click is not expected to act
     expect(current_step(page)).to_have_text("5 Preview & customize")  # moved at once, busy there
     expect(page.locator(".twibox-builder-continue")).to_be_disabled()
     expect(page.locator(".twibox-builder-preview-run")).to_be_disabled()

@@ -57,5 +57,7 @@ def title_html(css: str, dim: str) -> str:
     return (
         "<b style='font-size:1.15em'>Metric builder</b>"
         f"<style>{css} button{{background:white;border:1px solid #d0d7de;border-radius:12px}}"
-        f"{css} button.mod-active{{background:#0969da;color:white;border-color:#0969da}}{dim}{BUILDER_CSS}</style>"
+        f"{css} button.mod-active{{background:#0969da;color:white;border-color:#0969da}}"
+        # while the builder is busy every pill is disabled: greyed, so a click is not expected to act
+        f"{css} button:disabled{{opacity:.55;cursor:progress}}{dim}{BUILDER_CSS}</style>"
     )
