@@ -133,3 +133,12 @@ def test_a_chosen_locale_reaches_the_axes_the_tooltips_and_the_scorecard(conn):
     finally:
         set_locale(previous)
     assert ">$" in to_svg(spend.chart())  # English again
+
+
+def test_an_alert_says_its_threshold_and_value_in_the_unit(spend):
+    from twibox_nb.present.alerts import Alert, check
+
+    checked = check(Alert("above", 2.5), spend)
+    assert checked.fired is True
+    assert str(checked) == f"alert FIRED: the metric goes above $2.50 (value {format_value(spend.summary.current, 'USD')})"
+    assert Alert("change_above", 25).describe() == "changes by more than 25.00% vs the previous period"

@@ -23,6 +23,7 @@ import pandas as pd
 
 from .._exceptions import SpecError
 from ..aggregate.combine import interval_series
+from ..model.units import format_value
 
 Condition = Literal["above", "below", "change_above"]
 
@@ -54,9 +55,12 @@ class Alert:
         if self.on not in ("total", "latest_interval"):
             raise SpecError("alert.on", f"{self.on!r}: use 'total' or 'latest_interval'")
 
-    def describe(self) -> str:
-        what = {"above": f"goes above {self.threshold:,.6g}", "below": f"goes below {self.threshold:,.6g}",
-                "change_above": f"changes by more than {self.threshold:,.6g} % vs the previous period"}  # fmt: skip
+    def describe(self, unit: str | None = None) -> str:
+        """The condition in words, the threshold in the metric's ``unit`` (a change in %)."""
+        level = format_value(self.threshold, unit)
+        change = format_value(self.threshold, "percent")
+        what = {"above": f"goes above {level}", "below": f"goes below {level}",
+                "change_above": f"changes by more than {change} vs the previous period"}  # fmt: skip
         where = f" ({self.dimension})" if self.dimension else ""
         return what[self.condition] + where
 
@@ -81,11 +85,12 @@ class AlertCheck:
     fired: bool
     value: float | None
     previous: float | None
+    unit: str | None = None  # the metric's: the value and the threshold read in it
 
     def __str__(self) -> str:
         state = "FIRED" if self.fired else "quiet"
-        value = "no data" if self.value is None else f"{self.value:,.6g}"
-        return f"alert {state}: the metric {self.alert.describe()} (value {value})"
+        value = "no data" if self.value is None else format_value(self.value, self.unit)
+        return f"alert {state}: the metric {self.alert.describe(self.unit)} (value {value})"
 
 
 def check(alert: Alert, result: Any) -> AlertCheck:
@@ -96,7 +101,7 @@ def check(alert: Alert, result: Any) -> AlertCheck:
         previous = float(series.iloc[-2]) if len(series) > 1 else None
     else:
         value, previous = result.summary.current, result.summary.previous
-    return AlertCheck(alert, alert.fires(value, previous), value, previous)
+    return AlertCheck(alert, alert.fires(value, previous), value, previous, getattr(result.spec, "value_unit", None))
 
 
 def backtest(alert: Alert, history: Any) -> pd.DataFrame:
