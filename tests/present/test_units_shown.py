@@ -140,5 +140,6 @@ def test_an_alert_says_its_threshold_and_value_in_the_unit(spend):
 
     checked = check(Alert("above", 2.5), spend)
     assert checked.fired is True
-    assert str(checked) == f"alert FIRED: the metric goes above $2.50 (value {format_value(spend.summary.current, 'USD')})"
+    value = format_value(spend.summary.current, "USD")
+    assert str(checked) == f"alert FIRED: the metric goes above $2.50 (value {value})"
     assert Alert("change_above", 25).describe() == "changes by more than 25.00% vs the previous period"
