@@ -46,6 +46,7 @@ from .model.calculated import CalculatedMetric
 from .model.dates import DateRange, comparison_range, resolve_range
 from .model.spec import Count, Dynamic, Field, MetricSpec, RequestSpec
 from .model.units import format_value, set_locale
+from .openapi.endpoints import endpoints
 from .pipeline.cache import Cache
 from .pipeline.metric import fetch_metric
 from .pipeline.result import MetricResult
@@ -116,6 +117,7 @@ __all__ = [
     "comparison_range",
     "connect",
     "enable_offline_rendering",
+    "endpoints",
     "fetch_metric",
     "format_value",
     "goal_progress",
