@@ -26,9 +26,12 @@ The rules, in one place:
   "on or after", "at or after", "and later", ">=" give ``on_or_after``; "after" alone gives
   ``after``; the plain name of a ``X``/``X<``/``X>`` trio is ``on`` when its first sentence names
   one day. Anything else is ``None`` (undecided).
-* **Records**: ``aggregate`` when a path segment names a sum (:data:`AGGREGATE_WORDS`: usage
-  records, statistics, a summary); ``event`` when the record has a date field and the list takes
-  a date filter or its last segment is an event noun (:data:`EVENT_WORDS`); else ``unknown``.
+* **Records** (for instances too: the record is the list's): ``aggregate`` when a path segment
+  names a sum (:data:`AGGREGATE_WORDS`: usage records, statistics, a summary, metrics, and the 2010
+  API's ``Usage/Records``); ``event`` when the record has a date field and the list takes a date
+  filter on that field, or the last named segment is an event noun (:data:`EVENT_WORDS`: Messages,
+  Calls, Executions… and Voice Insights' per-call Summaries); else ``unknown`` (configuration such
+  as Services or phone numbers: each record is a thing, not something that happened).
 * **Docs**: the operation's or path's ``externalDocs``, else a ``twilio.com/docs`` link in the
   path's or operation's description, else the :data:`OVERLAY`'s, else a link built from the
   product name (``docs_source`` says which: ``spec``, ``overlay`` or ``derived``).
@@ -63,14 +66,14 @@ DATE_PREFERENCE = (
     "start_date", "date_enqueued", "date_created", "create_date", "created_at", "conversation_date_created",
 )  # fmt: skip
 AGGREGATE_WORDS = frozenset(
-    {"Usage", "UsageRecords", "Statistics", "CumulativeStatistics", "RealTimeStatistics", "Summary", "Metrics"}
+    {"UsageRecords", "Statistics", "CumulativeStatistics", "RealTimeStatistics", "Summary", "Metrics"}
 )
 EVENT_WORDS = frozenset(
     {
         "Messages", "Calls", "Events", "Alerts", "Notifications", "Recordings", "Conferences", "Participants",
         "Executions", "Steps", "Logs", "Attempts", "Verifications", "Transcripts", "Transcriptions", "Compositions",
         "Rooms", "Media", "Feedbacks", "Assessments", "Comments", "Segments", "Receipts", "Summaries",
-        "Annotations", "Sentences", "OperatorResults", "Members",
+        "Annotations", "Sentences", "OperatorResults",
     }
 )  # fmt: skip
 
@@ -270,7 +273,8 @@ def _date_field(fields: list[dict[str, Any]], filters: list[dict[str, Any]]) -> 
 
 def _records(path: str, list_key: str | None, date_field: str | None, filters: list[dict[str, Any]]) -> str:
     segments = [s.removesuffix(".json") for s in path.split("/") if s and not s.startswith("{")]
-    if any(s in AGGREGATE_WORDS for s in segments) or (list_key or "").startswith("usage_"):
+    usage = "Usage" in segments and "Records" in segments  # the 2010 API's Usage/Records (not Usage/Triggers)
+    if usage or any(s in AGGREGATE_WORDS for s in segments) or (list_key or "").startswith("usage_records"):
         return "aggregate"
     sliced = any(f["field"] == date_field for f in filters)  # a filter on the record's own date
     if date_field and (sliced or (segments and segments[-1] in EVENT_WORDS)):
@@ -348,7 +352,7 @@ def _entry(doc: dict[str, Any], spec: str, path: str, item: dict[str, Any]) -> d
         "fields": fields, "date_field": date_field, "filters": filters,
         "page_size": [size.get("minimum"), size.get("maximum")] if size else None,
         "docs": docs, "docs_source": docs_source,
-        "records": _records(path, list_key, date_field, filters) if kind == "list" else "unknown",
+        "records": _records(path, list_key, date_field, filters),
         "newest_first": overlay.get("newest_first"), "retention_days": overlay.get("retention_days"),
     }  # fmt: skip
 
