@@ -183,7 +183,13 @@ def _is_date_filter(param: dict[str, Any]) -> bool:
     if schema.get("format") in ("date-time", "date"):
         return True
     dated = re.search(r"\b(date|datetime|timestamp|iso ?8601|time)\b", text) is not None
-    return dated and re.search(r"(Date|Time|After|Before|From|To)[<>]?$|^(Start|End)$", name) is not None
+    dated = (
+        dated or re.match(r"(Before|After)(Date|Start|End|Created)", name) is not None
+    )  # "Filter by before StartTime."
+    return (
+        dated
+        and re.search(r"(Date|Time|After|Before|From|To)[<>]?$|^(Start|End)$|^(Before|After)[A-Z]", name) is not None
+    )
 
 
 def _clause(text: str, operator: str) -> str:
