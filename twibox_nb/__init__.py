@@ -62,6 +62,7 @@ from .store.metric_store import Store
 # Widgets load ipywidgets, which the core never imports: they come on first use.
 _WIDGETS = {
     "ConnectWidget": "twibox_nb.widgets.connect",
+    "DashboardApp": "twibox_nb.widgets.app",
     "LibraryBrowser": "twibox_nb.widgets.library",
     "MetricBuilder": "twibox_nb.widgets.builder",
 }
@@ -83,6 +84,7 @@ __all__ = [
     "Count",
     "CredentialsError",
     "DEMO_CREDENTIALS",
+    "DashboardApp",
     "Databoard",
     "DateRange",
     "DateRangeError",
