@@ -1,6 +1,6 @@
 """The ``twibox`` command line: ``twibox fetch`` a metric, ``twibox sync`` metrics into the store,
 ``twibox history`` from it, ``twibox cache info|clear`` for the cache of closed windows,
-``twibox sandbox`` to serve demo data.
+``twibox sandbox`` to serve demo data, ``twibox app`` to serve the dashboard app under Voila.
 
 One set of rules for every command: a METRIC is a metric file or a library metric's name
 (:func:`resolve_metric`; ``history`` also takes a stored metric's name), every command that connects
@@ -15,6 +15,7 @@ Exit codes: 0 success; 1 an error (one line on stderr, ``twibox <command>: …``
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from datetime import datetime
@@ -219,6 +220,83 @@ def run_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+APP_NOTEBOOK = "dashboard.ipynb"
+APP_PORT = 8866  # Voila's own default
+VOILA_MISSING = "Voila is not installed: install it with  pip install 'twibox-nb[lab]'  and run twibox app again"
+
+
+def app_command(port: int = APP_PORT, *, browser: bool = True, preheat: bool = True) -> list[str]:
+    """The Voila command line ``twibox app`` runs in the folder holding :data:`APP_NOTEBOOK` (its browser test too).
+
+    The ``twibox`` template (Voila's lab template with no CDN link) is found through
+    :func:`app_environment`'s ``JUPYTER_PATH``; a preheated kernel has the app run before the
+    first page asks for it."""
+    command = [sys.executable, "-m", "voila", APP_NOTEBOOK, "--template=twibox", "--Voila.ip=127.0.0.1",
+               f"--port={port}", "--Voila.port_retries=0", f"--preheat_kernel={preheat}"]  # fmt: skip
+    return command + (["--no-browser"] if not browser else [])
+
+
+def app_environment(environ: dict[str, str] | None = None, *, sandbox: bool = False) -> dict[str, str]:
+    """The environment Voila runs in: ``JUPYTER_PATH`` first names the folder of twibox_nb's Voila
+    template; with ``sandbox``, no TWILIO_* credential reaches the app (it shows the sandbox)."""
+    from .widgets.app import CREDENTIALS
+
+    env = dict(os.environ if environ is None else environ)
+    if sandbox:
+        env = {k: v for k, v in env.items() if k not in CREDENTIALS}
+    templates = str(Path(__file__).parent / "widgets")  # holds voila/templates/twibox
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (templates, env.get("JUPYTER_PATH", "")) if p)
+    return env
+
+
+def write_app(folder: Path) -> Path:
+    """Write the app's notebook (one cell, :data:`twibox_nb.widgets.app.APP_CELL`) into ``folder``."""
+    import nbformat
+
+    from .widgets.app import APP_CELL
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(APP_CELL)]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = Path(folder) / APP_NOTEBOOK
+    nbformat.write(notebook, path)
+    return path
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Serve the dashboard app with Voila on loopback until interrupted (Ctrl-C)."""
+    import importlib.util
+    import signal
+    import subprocess
+    import tempfile
+
+    if importlib.util.find_spec("voila") is None:
+        print(f"twibox app: {VOILA_MISSING}", file=sys.stderr)
+        return 1
+
+    def interrupted(_signum, _frame):  # a SIGTERM stops Voila as Ctrl-C does, so no kernel is left behind
+        raise KeyboardInterrupt
+
+    with tempfile.TemporaryDirectory(prefix="twibox-app-") as folder:
+        write_app(Path(folder))
+        command = app_command(args.port, browser=not args.no_browser, preheat=not args.no_preheat)
+        print(f"twibox app: serving the dashboard at http://127.0.0.1:{args.port}/ (Ctrl-C stops it)", file=sys.stderr)
+        server = subprocess.Popen(command, cwd=folder, env=app_environment(sandbox=args.sandbox))
+        previous = signal.signal(signal.SIGTERM, interrupted)
+        try:
+            return server.wait()
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            if server.poll() is None:
+                server.terminate()
+                try:
+                    server.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+
+
 def _store_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store", default=None, metavar="URL",
@@ -294,6 +372,20 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--metric", default=None, help="clear: only this metric identity's windows")
     cache.add_argument("--yes", action="store_true", help="clear: do not ask for confirmation")
     cache.set_defaults(run=run_cache)
+
+    app = commands.add_parser(
+        "app", help="serve the dashboard app (scorecard and charts, a range picker) with Voila on loopback",
+        description="The dashboard app on http://127.0.0.1:PORT/: your account when TWILIO_* credentials are set "
+        "in the environment, else the embedded sandbox. Needs Voila (pip install 'twibox-nb[lab]').",
+    )  # fmt: skip
+    app.add_argument("--port", type=int, default=APP_PORT, help=f"the port on 127.0.0.1 (default {APP_PORT})")
+    app.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    app.add_argument("--sandbox", action="store_true", help="show the sandbox's demo data even if TWILIO_* are set")
+    app.add_argument(
+        "--no-preheat", action="store_true",
+        help="start the kernel when the page is asked for (default: one kernel runs the app ahead, so pages open fast)",
+    )  # fmt: skip
+    app.set_defaults(run=run_app)
 
     sandbox = commands.add_parser("sandbox", help="serve the synthetic Twilio account on loopback")
     sandbox_cli.add_arguments(sandbox)
