@@ -62,7 +62,11 @@ def test_the_app_shows_title_account_range_update_time_scorecard_and_charts(boar
     assert [r.spec.name for r in app.board.results] == list(METRICS)
     assert ">goal</th>" in card and card.count("<polyline") == 4
     assert re.search(r">\$[\d,]+\.\d\d<", card) and re.search(r">\d+\.\d\d%<", card)
-    assert app.board.goals == GOALS
+    # a level per day is judged over the 30 days on the page, not the goal's own month (3 days old on Dec 3)
+    assert {n: (g.kind, g.target) for n, g in app.board.goals.items()} == {
+        n: (g.kind, g.target) for n, g in GOALS.items()}
+    assert all(g.timeframe == "last_30_days" for g in app.board.goals.values())
+    assert re.search(r"≥ 85\.00% per day: \d+ of 30 days kept", card)
     # the charts: one SVG per metric, two columns
     assert len(app.charts.children) == 4
     assert all(view.value.lstrip().startswith("<svg") for view in app.charts.children)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -179,8 +180,11 @@ class DashboardApp(widgets.VBox):
         self.status.value = "Updating…"
         self.status.add_class("twibox-busy")
         try:
+            # a level to keep each day is judged over the days on the page, whatever the goal's own timeframe
+            goals = {name: replace(goal, timeframe=self.picker.value) if goal.kind != "reach" else goal
+                     for name, goal in self.goals.items()}  # fmt: skip
             board = Databoard(
-                self.metrics, self.conn, self.picker.value, goals=self.goals, title="Scorecard",
+                self.metrics, self.conn, self.picker.value, goals=goals, title="Scorecard",
                 columns=self.columns, now=self.now,
             )  # fmt: skip
             pictures = [to_svg(chart) for chart in board.charts]  # threads measured no faster: vl-convert is serial
