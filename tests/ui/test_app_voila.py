@@ -89,27 +89,6 @@ def wait_for_the_preheated_app(log_path: Path, timeout: float = 180) -> float:
         client.stop_channels()
 
 
-@pytest.fixture
-def laptop(browser):
-    """A 1280×800 page whose requests off 127.0.0.1 are blocked and recorded in ``page.blocked``."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.blocked = []  # type: ignore[attr-defined]
-
-    def guard(route):
-        url = route.request.url
-        if url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")):
-            route.continue_()
-        else:
-            page.blocked.append(url)  # type: ignore[attr-defined]
-            route.abort()
-
-    page.route("**/*", guard)
-    page.set_default_timeout(60_000)
-    yield page
-    context.close()
-
-
 def overflowing(page) -> list[str]:
     """Elements of the app whose right edge passes the window's, and whether the page scrolls sideways."""
     return page.evaluate(
@@ -128,8 +107,8 @@ def overflowing(page) -> list[str]:
     )
 
 
-def test_the_app_opens_fast_offline_laid_out_and_follows_the_range(app_server, laptop, shots):
-    page = laptop
+def test_the_app_opens_fast_offline_laid_out_and_follows_the_range(app_server, page, shots):
+    page.set_viewport_size({"width": 1280, "height": 800})  # a laptop; requests off loopback blocked, recorded
     expect.set_options(timeout=60_000)
     start = time.monotonic()
     page.goto(app_server)
