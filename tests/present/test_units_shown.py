@@ -124,7 +124,7 @@ def test_a_chosen_locale_reaches_the_axes_the_tooltips_and_the_scorecard(conn):
         spend = tb.fetch_metric(library.get("Total spend"), conn, "last_30_days", now=NOW)
         chart = spend.chart()
         svg = to_svg(chart)
-        assert re.search(r">\d+,\d+\xa0\$<", svg) and ">Okt. 28<" in svg  # German separators and month names
+        assert re.search(r">\d+,\d+\xa0\$<", svg) and ">28. Okt.<" in svg  # German separators, month names, order
         assert not re.search(r">\$\d", svg)  # the dollar sign goes after the number in German
         rows = rows_of(chart.to_dict(), main_layer(chart.to_dict()))
         assert all(r["value_text"].endswith("\xa0$") and "," in r["value_text"] for r in rows if r["value"])

@@ -9,6 +9,8 @@ middles (a bar's centre, where a line puts its point), and each reads as its int
     quarter   Q4 2026             year      2026
 
 When there are more intervals than fit the width, every k-th is labelled, counted from the first.
+In another locale (:func:`twibox_nb.set_locale`) the formats follow its own order from Babel's
+patterns: ``28. Okt.`` in German, ``28 oct.`` in French.
 
 >>> import pandas as pd
 >>> starts = pd.date_range("2026-11-02", periods=4, freq="7D", tz="UTC")
@@ -21,6 +23,7 @@ When there are more intervals than fit the width, every k-th is labelled, counte
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import altair as alt
@@ -31,6 +34,12 @@ __all__ = ["FORMATS", "TimeAxis", "time_axis"]
 #: How a tick of each interval reads (d3 time format, in UTC).
 FORMATS = {"hour": "%b %d %H:00", "day": "%b %d", "week": "%b %d", "month": "%b %Y", "quarter": "Q%q %Y", "year": "%Y"}
 _TITLES = {"week": "week starting Monday"}
+# CLDR skeletons of each interval's label, for other locales; and CLDR pattern letters in d3's words
+_SKELETONS = {"day": "MMMd", "week": "MMMd", "month": "yMMM", "quarter": "yQQQ", "year": "y"}
+_D3 = {"d": "%-d", "dd": "%d", "M": "%-m", "MM": "%m", "MMM": "%b", "MMMM": "%B", "L": "%-m", "LL": "%m",
+       "LLL": "%b", "LLLL": "%B", "y": "%Y", "yyyy": "%Y", "yy": "%y", "Q": "%q", "QQQ": "Q%q", "H": "%-H",
+       "HH": "%H", "mm": "%M"}  # fmt: skip
+_TOKEN = re.compile(r"'([^']*)'|(([A-Za-z])\3*)|([^A-Za-z']+)")  # a quoted literal, a letter run, other text
 _LABEL_PX = {"hour": 86, "day": 52, "week": 52, "month": 64, "quarter": 60, "year": 44}  # a label and a gap
 _HALF_WEEK_MS = 3.5 * 86_400_000
 
@@ -61,8 +70,45 @@ def time_axis(intervals: pd.DataFrame, interval: str, width: int, domain: tuple 
     step = max(1, math.ceil(len(mids) / fit))
     ticks = tuple(int(m.value // 1_000_000) for m in mids.iloc[::step])
     moment = f"datum.value - {_HALF_WEEK_MS:.0f}" if interval == "week" else "datum.value"  # a week reads by its Monday
-    label = f"utcFormat({moment}, '{FORMATS[interval]}')"
+    label = f"utcFormat({moment}, '{formats()[interval]}')"
     return TimeAxis(scale, f"{_TITLES.get(interval, interval)} (UTC)", ticks, label)
+
+
+def formats(locale: str | None = None) -> dict[str, str]:
+    """Each interval's tick format in ``locale`` (default: the one numbers are formatted in).
+
+    >>> formats("de_DE")["day"], formats("fr")["month"], formats("en")["day"]
+    ('%-d. %b', '%b %Y', '%b %d')
+    """
+    from babel import Locale
+
+    from ..model.units import get_locale
+
+    locale = locale or get_locale()
+    if locale in ("en", "en_US"):
+        return FORMATS
+    patterns = Locale.parse(locale).datetime_skeletons
+    out = dict(FORMATS)
+    for interval, skeleton in _SKELETONS.items():
+        converted = _d3(patterns[skeleton].pattern) if skeleton in patterns else None
+        if converted is not None:
+            out[interval] = converted
+    out["hour"] = out["day"] + " %H:00"
+    return out
+
+
+def _d3(pattern: str) -> str | None:
+    """A CLDR date pattern in d3's time format (None when it holds a letter d3 has no word for)."""
+    out = []
+    for match in _TOKEN.finditer(pattern):
+        quoted, letters, _, other = match.groups()
+        if letters:
+            if letters not in _D3:
+                return None
+            out.append(_D3[letters])
+        else:  # literal text: % is d3's escape, and ' would end the Vega string the format sits in
+            out.append((quoted if quoted is not None else other).replace("%", "%%").replace("'", "\\'"))
+    return "".join(out)
 
 
 def _datetime(moment: pd.Timestamp) -> alt.DateTime:
