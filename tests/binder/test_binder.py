@@ -32,7 +32,7 @@ def test_a_fresh_environment_from_binder_files_runs_every_notebook(tmp_path):
     )  # fmt: skip
     assert install.returncode == 0, install.stderr[-3000:]
     notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
-    assert len(notebooks) == 5
+    assert len(notebooks) == 6  # the five tutorials and the dashboard app
     for notebook in notebooks:
         run = subprocess.run(
             [str(python), "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--output-dir",
