@@ -12,6 +12,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import ipywidgets as widgets
 import nbformat
 import pytest
 
@@ -96,6 +97,10 @@ def test_picking_a_range_refetches_with_the_picker_disabled_and_updating_shown(c
     assert all(view.comm is None for view in before_charts)  # the old charts are closed, not left in the page
     assert len(app.charts.children) == 4 and app.charts.children != before_charts
     app.close()
+    # closed through and through: no open widget (a grid, a layout) is left holding a closed one,
+    # which would make saving the notebook's widget state fail
+    assert app.charts.comm is None and app.picker.comm is None and app.charts.layout.comm is None
+    widgets.Widget.get_manager_state(drop_defaults=False)
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ class Alert:
     """An alert on a metric.
 
     >>> Alert("change_above", 25).describe()
-    'changes by more than 25 % vs the previous period'
+    'changes by more than 25.00% vs the previous period'
     """
 
     condition: Condition

@@ -26,6 +26,7 @@ from ..model.secrets import redact
 from ..present.chart_export import to_svg
 from ..present.databoard import Databoard
 from ..present.goals import Goal
+from ._common import close_all
 
 # The notebook the app is: notebooks/06-dashboard-app.ipynb holds exactly this (a test keeps them
 # equal), and ``twibox app`` writes it to a temporary folder for Voila.
@@ -206,8 +207,7 @@ class DashboardApp(widgets.VBox):
             view.add_class("twibox-chart")
             views.append(view)
         old, self.charts.children = self.charts.children, tuple(views)
-        for view in old:
-            view.close()
+        close_all(old)  # with their layouts and styles: nothing of the last range stays in the kernel
         self.status.value = self._updated(board)
 
     def _show_error(self, exc: BaseException) -> None:
@@ -221,6 +221,6 @@ class DashboardApp(widgets.VBox):
         return f"last updated {max(r.fetched_at for r in board.results):%H:%M} UTC"
 
     def close(self) -> None:
-        for view in self.charts.children:
-            view.close()
+        """Close the app and every widget in it: an open grid of closed charts would break saving the notebook."""
+        close_all(self.children)
         super().close()
