@@ -187,8 +187,8 @@ class Busy:
         try:
             yield
         finally:
-            for control in mine:
-                control.disabled = False
+            # the words go before the controls come back: the page never shows "Fetching…" beside
+            # controls that would act (the page applies the kernel's messages in this order)
             with self._lock:
                 self.words = before
                 if outer and self._stop is not None:
@@ -196,6 +196,9 @@ class Busy:
                 self._render()
             if outer:
                 self.indicator.layout.display = "none"
+            for control in mine:
+                control.disabled = False
+            if outer:
                 if sent is not None:
                     self._last = (sent, time.monotonic() - self._started)
                 self._done()
