@@ -35,7 +35,7 @@ import pandas as pd
 
 from ..model.dates import DateRange, check_interval
 from ..model.twilio_dates import date_keys
-from ..model.units import format_change, format_change_pct, format_value
+from ..model.units import change_label, format_change, format_change_pct, format_value
 
 COLUMNS = ("date", "value", "dimension")
 RFC2822 = "%a, %d %b %Y %H:%M:%S %z"
@@ -232,11 +232,7 @@ class Summary:
     @property
     def change_label(self) -> str | None:
         """The change as the headline says it: in points for a percentage, else in % (or, from 0, in the unit)."""
-        if self.change is None:
-            return None
-        if self.unit == "percent" or self.change_pct is None:
-            return format_change(self.change, self.unit)
-        return format_change_pct(self.change_pct)
+        return None if self.change is None else change_label(self.change, self.change_pct, self.unit)
 
     def __str__(self) -> str:
         if self.current is None:

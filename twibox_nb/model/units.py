@@ -36,8 +36,8 @@ from babel.numbers import format_currency, format_decimal, format_percent, get_c
 from .._exceptions import SpecError
 
 __all__ = [
-    "DURATIONS", "KNOWN_UNITS", "check_unit", "currency_affixes", "format_change", "format_change_pct", "format_value",
-    "get_locale", "guess_unit", "is_currency_unit", "set_locale", "unit_title",
+    "DURATIONS", "KNOWN_UNITS", "change_label", "check_unit", "currency_affixes", "format_change", "format_change_pct",
+    "format_value", "get_locale", "guess_unit", "is_currency_unit", "set_locale", "unit_title",
 ]  # fmt: skip
 
 #: Units with a format of their own (besides currency codes); any other word is a suffix.
@@ -188,6 +188,17 @@ def format_change_pct(change_pct: Any, *, locale: str | None = None) -> str:
     locale = locale or _locale
     text = format_percent(abs(change_pct) / 100, format=_percent_pattern(locale, 1), locale=locale)
     return _signed(text, change_pct)
+
+
+def change_label(change: Any, change_pct: Any, unit: str | None = None) -> str:
+    """A change as a headline says it: in points for a percentage, else in % (from 0, in the unit).
+
+    >>> change_label(1.206, 1.37, "percent"), change_label(3.1, 5.0, "USD"), change_label(5, None, "count")
+    ('+1.2 pt', '+5.0%', '+5')
+    """
+    if unit == "percent" or change_pct is None:
+        return format_change(change, unit)
+    return format_change_pct(change_pct)
 
 
 def unit_title(name: str, unit: str | None) -> str:

@@ -20,7 +20,7 @@ from .._exceptions import SpecError
 from ..aggregate.combine import interval_series
 from ..fetch.connection import SANDBOX_LABEL, Connection
 from ..model.dates import range_text
-from ..model.units import format_change, format_change_pct, format_value
+from ..model.units import change_label, format_value
 from .goals import Goal, goal_progress
 
 ScorecardCompare = Literal["previous_period", "same_period_last_year", "goal"]
@@ -50,11 +50,7 @@ class ScorecardRow:
         against a goal, where the metric stands (like for like: a level per interval by its intervals)."""
         if self.standing:
             return self.standing
-        if self.change is None:
-            return "–"
-        if self.unit == "percent" or self.change_pct is None:
-            return format_change(self.change, self.unit)
-        return format_change_pct(self.change_pct)
+        return "–" if self.change is None else change_label(self.change, self.change_pct, self.unit)
 
 
 def format_number(value: float | None, unit: str | None = None) -> str:
